@@ -1,0 +1,34 @@
+# The two commands of the README: `make book` (the main job) and `make test`.
+# Each creates .venv and installs requirements.txt + this package with pip on first use
+# (and again when requirements.txt or pyproject.toml change).
+PYTHON ?= python3
+VENV ?= .venv
+PROFILE ?= quick
+DEVICE ?= auto
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup book test lint clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r requirements.txt -e .
+	touch $@
+
+# Execute every chapter (cached when unchanged) and build the HTML book strictly.
+book: setup
+	$(BIN)/python -m deepoptim.book run --profile $(PROFILE) --device $(DEVICE)
+	$(BIN)/python -m deepoptim.book build
+
+# The whole suite: unit and conformance tests, every chapter in the smoke profile,
+# a strict build of those outputs and their nbval re-execution.
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks notebooks
+
+clean:
+	rm -rf _build book/executed

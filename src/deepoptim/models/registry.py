@@ -1,0 +1,27 @@
+"""Build the book's models by name, and count their parameters."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .classifiers import MLP, CNN1d, DigitsCNN, GRUClassifier, LogisticRegression
+
+MODELS: dict[str, type[nn.Module]] = {
+    "logreg": LogisticRegression,
+    "mlp": MLP,
+    "cnn1d": CNN1d,
+    "gru": GRUClassifier,
+    "digits_cnn": DigitsCNN,
+}
+
+
+def build_model(name: str, **kwargs: object) -> nn.Module:
+    """Instantiate the model registered as ``name`` (see ``MODELS``) with ``kwargs``."""
+    if name not in MODELS:
+        raise ValueError(f"Unknown model: {name!r} (valid names: {', '.join(MODELS)})")
+    return MODELS[name](**kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable (``requires_grad``) scalar parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
