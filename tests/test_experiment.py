@@ -59,9 +59,17 @@ def test_seed_everything_makes_every_generator_repeat():
     assert draw() == first
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, True])
-def test_bad_seed_is_rejected(seed):
-    with pytest.raises(ValueError, match="Invalid seed value"):
+@pytest.mark.parametrize(
+    ("seed", "error", "match"),
+    [
+        (-1, ValueError, "Invalid seed value: -1"),
+        (2**32, ValueError, "Invalid seed value: 4294967296"),
+        (1.5, TypeError, "seed must be an int, got float"),
+        (True, TypeError, "seed must be an int, got bool"),
+    ],
+)
+def test_bad_seed_is_rejected(seed, error, match):
+    with pytest.raises(error, match=match):
         experiment.seed_everything(seed)
 
 

@@ -135,13 +135,16 @@ def test_evaluate_restores_the_training_mode():
     assert model.training
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(steps=0), "steps"), (dict(steps=1, batch_size=0), "batch_size"),
-    (dict(steps=1, eval_every=0), "eval_every"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(steps=0), ValueError, "Invalid steps value"),
+    (dict(steps=1, batch_size=0), ValueError, "Invalid batch_size value"),
+    (dict(steps=1, eval_every=0), ValueError, "Invalid eval_every value"),
+    (dict(steps=10.0), TypeError, "steps must be an int, got float"),
+    (dict(steps=1, batch_size=True), TypeError, "batch_size must be an int, got bool"),
 ])
-def test_bad_arguments_are_rejected(kwargs, match):
+def test_bad_arguments_are_rejected(kwargs, error, match):
     model = tiny_model()
-    with pytest.raises(ValueError, match=f"Invalid {match} value"):
+    with pytest.raises(error, match=match):
         train.train(model, torch.optim.SGD(model.parameters(), lr=0.1), tiny_data(), **kwargs)
 
 
@@ -156,3 +159,12 @@ def test_minimize_follows_gradient_descent_in_closed_form():
         torch.testing.assert_close(path[t], x)
     torch.testing.assert_close(values, quad(path))
     assert torch.equal(path[0], start)
+
+
+@pytest.mark.parametrize("steps, error, match", [
+    (0, ValueError, "Invalid steps value: 0"), (2.0, TypeError, "steps must be an int, got float"),
+])
+def test_minimize_rejects_bad_steps(steps, error, match):
+    quad = data.quadratic(dim=2)
+    with pytest.raises(error, match=match):
+        train.minimize(quad, torch.zeros(2, dtype=torch.float64), torch.optim.SGD, steps)

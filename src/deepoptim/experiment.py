@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ._checks import check_in_range, check_int_at_least
+
 __all__ = [
     "PROFILES",
     "Experiment",
@@ -110,8 +112,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy's global generator and torch (CPU and CUDA)."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"Invalid seed value: {seed!r} (a non-negative int)")
+    check_int_at_least("seed", seed, 0)
+    check_in_range("seed", seed, 0, 2**32)  # NumPy's limit
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 -- the legacy global generator is what users call
     torch.manual_seed(seed)

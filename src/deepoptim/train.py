@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._checks import check_int_at_least
 from .data import ClassificationData
 from .optim import DIAGNOSTICS
 
@@ -189,12 +190,11 @@ def train(
         seed: seeds the batch order (the model's initialisation is the caller's).
         progress: show a progress bar; default: on, unless ``DEEPOPTIM_PROGRESS=0``.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"Invalid steps value: {steps!r} (a positive int)")
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"Invalid batch_size value: {batch_size!r} (a positive int or None)")
-    if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 1):
-        raise ValueError(f"Invalid eval_every value: {eval_every!r} (a positive int or None)")
+    check_int_at_least("steps", steps, 1)
+    if batch_size is not None:
+        check_int_at_least("batch_size", batch_size, 1)
+    if eval_every is not None:
+        check_int_at_least("eval_every", eval_every, 1)
     eval_every = eval_every or steps
     generator = torch.Generator().manual_seed(seed)
     batches = minibatches(data.num_train, batch_size, generator)
@@ -255,8 +255,7 @@ def minimize(
     Returns ``(path, values)`` with ``path[t]`` the iterate after ``t`` steps (``path[0]``
     is ``x0``) and ``values[t] = objective(path[t])``.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"Invalid steps value: {steps!r} (a positive int)")
+    check_int_at_least("steps", steps, 1)
     x = x0.detach().clone().requires_grad_(True)
     optimizer = make_optimizer([x])
     closure = closure_of(lambda: objective(x), optimizer)

@@ -43,11 +43,11 @@ def test_is_frozen():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"y_train": torch.zeros(5, dtype=torch.int64)}, "6 samples but y_train has 5"),
-        ({"y_test": torch.zeros(4)}, "int64"),
-        ({"x_test": torch.zeros(4, 3, dtype=torch.int64)}, "floating point"),
-        ({"x_test": torch.zeros(4, 2)}, "differ in shape"),
-        ({"num_classes": 0}, "num_classes: 0"),
+        ({"y_train": torch.zeros(5, dtype=torch.int64)}, r"y_train value: 5 samples \(expected 6"),
+        ({"y_test": torch.zeros(4)}, "y_test value: a torch.float32 tensor.*1-D int64"),
+        ({"x_test": torch.zeros(4, 3, dtype=torch.int64)}, "x_test value: .*floating point"),
+        ({"x_test": torch.zeros(4, 2)}, r"x_test value: samples of shape \(2,\) \(expected \(3,\)"),
+        ({"num_classes": 0}, "num_classes value: 0"),
     ],
 )
 def test_invalid_fields_raise(change, message):
@@ -56,5 +56,5 @@ def test_invalid_fields_raise(change, message):
 
 
 def test_to_rejects_integer_dtype():
-    with pytest.raises(ValueError, match="torch.int32"):
+    with pytest.raises(ValueError, match="dtype value: torch.int32"):
         make().to(dtype=torch.int32)

@@ -36,5 +36,15 @@ def test_device_argument():
 
 @pytest.mark.parametrize("value", [0, 1, 1.5, -0.1])
 def test_bad_test_fraction(value):
-    with pytest.raises(ValueError, match=f"test_fraction: {value}"):
+    with pytest.raises(ValueError, match=f"Invalid test_fraction value: {value}"):
         digits(test_fraction=value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"test_fraction": "0.2"}, "test_fraction must be a real number, got str"),
+     ({"seed": 1.0}, "seed must be an int, got float")],
+)
+def test_wrong_types_raise_type_error(kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        digits(**kwargs)

@@ -113,16 +113,17 @@ def test_device_argument():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"num_samples": 5}, "num_samples: 5"),
-        ({"num_samples": 105}, "num_samples: 105"),
-        ({"seed": -1}, "seed: -1"),
-        ({"seed": 2**32}, "seed: 4294967296"),
-        ({"shuffle": "yes"}, "shuffle: 'yes'"),
+        ({"num_samples": 5}, ValueError, "Invalid num_samples value: 5"),
+        ({"num_samples": 105}, ValueError, "Invalid num_samples value: 105"),
+        ({"num_samples": 10.5}, TypeError, "num_samples must be an int, got float"),
+        ({"seed": -1}, ValueError, "Invalid seed value: -1"),
+        ({"seed": 2**32}, ValueError, "Invalid seed value: 4294967296"),
+        ({"shuffle": "yes"}, TypeError, "shuffle must be a bool, got str"),
     ],
 )
-def test_bad_arguments_raise_before_any_work(kwargs, message, cache):
-    with pytest.raises(ValueError, match=message):
+def test_bad_arguments_raise_before_any_work(kwargs, error, message, cache):
+    with pytest.raises(error, match=message):
         mnist1d(**kwargs)
     assert not cache.exists()

@@ -77,22 +77,24 @@ def test_quadratic_is_seeded_and_takes_dtype():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"dim": 0}, "dim: 0"),
-        ({"condition_number": 0.5}, "condition_number: 0.5"),
-        ({"condition_number": math.inf}, "condition_number: inf"),
-        ({"seed": -2}, "seed: -2"),
-        ({"dtype": torch.int64}, "dtype: torch.int64"),
+        ({"dim": 0}, ValueError, "Invalid dim value: 0"),
+        ({"dim": 2.0}, TypeError, "dim must be an int, got float"),
+        ({"condition_number": 0.5}, ValueError, "Invalid condition_number value: 0.5"),
+        ({"condition_number": math.inf}, ValueError, "Invalid condition_number value: inf"),
+        ({"condition_number": True}, TypeError, "condition_number must be a real number"),
+        ({"seed": -2}, ValueError, "Invalid seed value: -2"),
+        ({"dtype": torch.int64}, ValueError, "Invalid dtype value: torch.int64"),
     ],
 )
-def test_quadratic_bad_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_quadratic_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
         quadratic(**kwargs)
 
 
 def test_quadratic_rejects_wrong_shape(problem):
-    with pytest.raises(ValueError, match=r"x shape: \(5,\)"):
+    with pytest.raises(ValueError, match=r"Invalid x value: a tensor of shape \(5,\)"):
         problem(torch.zeros(5, dtype=torch.float64))
 
 
@@ -112,9 +114,9 @@ def test_rosenbrock_known_value_and_batch():
 
 
 def test_rosenbrock_bad_arguments():
-    with pytest.raises(ValueError, match=r"x shape: \(1,\)"):
+    with pytest.raises(ValueError, match=r"Invalid x value: a tensor of shape \(1,\)"):
         rosenbrock(torch.zeros(1))
-    with pytest.raises(ValueError, match="dim: 1"):
+    with pytest.raises(ValueError, match="Invalid dim value: 1"):
         rosenbrock_minimizer(1)
 
 
@@ -152,18 +154,21 @@ def test_mixture_is_seeded_and_samples_more():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"kind": "spiral"}, "kind: 'spiral'"),
-        ({"kind": "grid", "n_components": 8}, "n_components: 8"),
-        ({"n_components": 1}, "n_components: 1"),
-        ({"n_samples": 1}, "n_samples: 1"),
-        ({"std": 0.0}, "std: 0.0"),
-        ({"radius": -1.0}, "radius: -1.0"),
-        ({"test_fraction": 1.0}, "test_fraction: 1.0"),
-        ({"n_samples": 3, "test_fraction": 0.1}, "test_fraction: 0.1"),
+        ({"kind": "spiral"}, ValueError, "Invalid kind value: 'spiral'.*'ring', 'grid'"),
+        ({"kind": "grid", "n_components": 8}, ValueError, "Invalid n_components value: 8"),
+        ({"n_components": 1}, ValueError, "Invalid n_components value: 1"),
+        ({"n_samples": 1}, ValueError, "Invalid n_samples value: 1"),
+        ({"n_samples": 100.0}, TypeError, "n_samples must be an int, got float"),
+        ({"std": 0.0}, ValueError, "Invalid std value: 0.0"),
+        ({"std": math.nan}, ValueError, "Invalid std value: nan"),
+        ({"radius": -1.0}, ValueError, "Invalid radius value: -1.0"),
+        ({"radius": "2"}, TypeError, "radius must be a real number, got str"),
+        ({"test_fraction": 1.0}, ValueError, "Invalid test_fraction value: 1.0"),
+        ({"n_samples": 3, "test_fraction": 0.1}, ValueError, "Invalid test_fraction value: 0.1"),
     ],
 )
-def test_mixture_bad_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_mixture_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
         gaussian_mixture(**kwargs)

@@ -1,41 +1,12 @@
-"""The container every classification data set is returned in, and shared argument checks."""
+"""The container every classification data set is returned in."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 
-
-def check_int(name: str, value: object, minimum: int) -> None:
-    """Raise ``ValueError`` unless ``value`` is an ``int`` (not a bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"Invalid {name}: {value!r} (expected an integer >= {minimum})")
-
-
-def check_fraction(name: str, value: object) -> None:
-    """Raise ``ValueError`` unless ``value`` is a real number strictly between 0 and 1."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value < 1.0:
-        raise ValueError(
-            f"Invalid {name}: {value!r} (expected a number in the open interval (0, 1))"
-        )
-
-
-def check_number(name: str, value: object, minimum: float, *, strict: bool = True) -> None:
-    """Raise ``ValueError`` unless ``value`` is a finite real number above ``minimum``.
-
-    With ``strict=False``, ``minimum`` itself is allowed.
-    """
-    valid = (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and math.isfinite(value)
-        and (value > minimum if strict else value >= minimum)
-    )
-    if not valid:
-        bound = ">" if strict else ">="
-        raise ValueError(f"Invalid {name}: {value!r} (expected a finite number {bound} {minimum})")
+from deepoptim._checks import check_int_at_least
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -58,19 +29,25 @@ class ClassificationData:
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if not x.is_floating_point():
-                raise ValueError(f"x_{split} must be floating point, got {x.dtype}")
+                raise ValueError(
+                    f"Invalid x_{split} value: a {x.dtype} tensor (expected a floating point dtype)"
+                )
             if y.dtype != torch.int64 or y.dim() != 1:
                 raise ValueError(
-                    f"y_{split} must be a 1-D int64 tensor, got {y.dtype} {tuple(y.shape)}"
+                    f"Invalid y_{split} value: a {y.dtype} tensor of shape {tuple(y.shape)} "
+                    "(expected a 1-D int64 tensor)"
                 )
             if len(x) != len(y):
-                raise ValueError(f"x_{split} has {len(x)} samples but y_{split} has {len(y)}")
+                raise ValueError(
+                    f"Invalid y_{split} value: {len(y)} samples "
+                    f"(expected {len(x)}, as many as x_{split})"
+                )
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
             raise ValueError(
-                f"train and test samples differ in shape: {tuple(self.x_train.shape[1:])} "
-                f"vs {tuple(self.x_test.shape[1:])}"
+                f"Invalid x_test value: samples of shape {tuple(self.x_test.shape[1:])} "
+                f"(expected {tuple(self.x_train.shape[1:])}, as in x_train)"
             )
-        check_int("num_classes", self.num_classes, 1)
+        check_int_at_least("num_classes", self.num_classes, 1)
 
     @property
     def num_train(self) -> int:
@@ -95,7 +72,7 @@ class ClassificationData:
         ``None`` keeps the current device or dtype. Integer tensors (the labels) stay ``int64``.
         """
         if dtype is not None and not dtype.is_floating_point:
-            raise ValueError(f"Invalid dtype: {dtype} (expected a floating point dtype)")
+            raise ValueError(f"Invalid dtype value: {dtype} (expected a floating point dtype)")
         moved = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)

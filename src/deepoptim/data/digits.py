@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._base import ClassificationData, check_fraction, check_int
+from deepoptim._checks import check_in_range, check_int_at_least
+
+from ._base import ClassificationData
 
 NUM_CLASSES = 10
 IMAGE_SIZE = 8
@@ -24,8 +26,8 @@ def digits(
     The train/test split is stratified by class and determined by ``seed``
     (``sklearn.model_selection.train_test_split`` with ``random_state=seed``).
     """
-    check_fraction("test_fraction", test_fraction)
-    check_int("seed", seed, 0)
+    check_in_range("test_fraction", test_fraction, 0.0, 1.0, low_inclusive=False)
+    check_int_at_least("seed", seed, 0)
     # Imported here: scikit-learn is slow to import and only this loader needs it.
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split

@@ -16,7 +16,9 @@ import random
 import numpy as np
 import torch
 
-from ._base import ClassificationData, check_int
+from deepoptim._checks import check_in_range, check_int_at_least
+
+from ._base import ClassificationData
 from ._cache import cached_arrays
 
 NUM_CLASSES = 10
@@ -46,15 +48,14 @@ def mnist1d(
     global ``random`` and ``numpy`` RNG states are left as they were.
     """
     if not isinstance(shuffle, bool):
-        raise ValueError(f"Invalid shuffle: {shuffle!r} (expected a bool)")
-    check_int("num_samples", num_samples, NUM_CLASSES)
+        raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
+    check_int_at_least("num_samples", num_samples, NUM_CLASSES)
     if num_samples % NUM_CLASSES:
         raise ValueError(
-            f"Invalid num_samples: {num_samples} (expected a multiple of {NUM_CLASSES})"
+            f"Invalid num_samples value: {num_samples!r} (expected a multiple of {NUM_CLASSES})"
         )
-    check_int("seed", seed, 0)
-    if seed >= 2**32:
-        raise ValueError(f"Invalid seed: {seed} (expected < 2**32)")
+    check_int_at_least("seed", seed, 0)
+    check_in_range("seed", seed, 0, 2**32)  # the generator takes 32-bit seeds
 
     key = {
         "num_samples": num_samples,

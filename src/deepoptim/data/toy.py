@@ -14,7 +14,9 @@ import math
 
 import torch
 
-from ._base import ClassificationData, check_fraction, check_int, check_number
+from deepoptim._checks import check_choice, check_in_range, check_int_at_least
+
+from ._base import ClassificationData
 
 MIXTURE_KINDS = ("ring", "grid")
 
@@ -81,7 +83,8 @@ class Quadratic:
     def _error(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() not in (1, 2) or x.shape[-1] != self.dim:
             raise ValueError(
-                f"Invalid x shape: {tuple(x.shape)} (expected ({self.dim},) or (batch, {self.dim}))"
+                f"Invalid x value: a tensor of shape {tuple(x.shape)} "
+                f"(expected ({self.dim},) or (batch, {self.dim}))"
             )
         return x - self.minimizer
 
@@ -102,11 +105,11 @@ def quadratic(
     ``dim=1`` the single eigenvalue is 1), :math:`Q` a uniformly random orthogonal matrix and
     :math:`x^*` standard normal, both drawn from ``seed``. Built in float64, then cast to ``dtype``.
     """
-    check_int("dim", dim, 1)
-    check_number("condition_number", condition_number, 1.0, strict=False)
-    check_int("seed", seed, 0)
+    check_int_at_least("dim", dim, 1)
+    check_in_range("condition_number", condition_number, 1.0, math.inf)
+    check_int_at_least("seed", seed, 0)
     if not dtype.is_floating_point:
-        raise ValueError(f"Invalid dtype: {dtype} (expected a floating point dtype)")
+        raise ValueError(f"Invalid dtype value: {dtype} (expected a floating point dtype)")
 
     generator = torch.Generator().manual_seed(seed)
     gaussian = torch.randn(dim, dim, generator=generator, dtype=torch.float64)
@@ -132,7 +135,9 @@ def rosenbrock(x: torch.Tensor, a: float = 1.0, b: float = 100.0) -> torch.Tenso
     ``a = 1`` its global minimum is 0 at the all-ones point (:func:`rosenbrock_minimizer`).
     """
     if x.dim() < 1 or x.shape[-1] < 2:
-        raise ValueError(f"Invalid x shape: {tuple(x.shape)} (expected at least 2 coordinates)")
+        raise ValueError(
+            f"Invalid x value: a tensor of shape {tuple(x.shape)} (expected at least 2 coordinates)"
+        )
     head, tail = x[..., :-1], x[..., 1:]
     return (b * (tail - head**2) ** 2 + (a - head) ** 2).sum(-1)
 
@@ -144,7 +149,7 @@ def rosenbrock_minimizer(
 
     (For ``a != 1`` only the 2-D case has the closed form ``(a, a**2)``.)
     """
-    check_int("dim", dim, 2)
+    check_int_at_least("dim", dim, 2)
     return torch.ones(dim, dtype=dtype, device=device)
 
 
@@ -164,7 +169,7 @@ class GaussianMixture(ClassificationData):
         self, n: int, *, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` new points (n, 2) and their labels (n,), drawn with ``generator`` (a CPU one)."""
-        check_int("n", n, 1)
+        check_int_at_least("n", n, 1)
         return _sample_mixture(self.centers, self.std, n, generator)
 
 
@@ -187,24 +192,25 @@ def gaussian_mixture(
     in row-major order. Components are equally likely; each has standard deviation ``std``.
     x is float32 of shape (N, 2); labels are component indices.
     """
-    if kind not in MIXTURE_KINDS:
-        raise ValueError(f"Invalid kind: {kind!r} (expected one of {MIXTURE_KINDS})")
-    check_int("n_components", n_components, 2)
+    check_choice("kind", kind, MIXTURE_KINDS)
+    check_int_at_least("n_components", n_components, 2)
     side = math.isqrt(n_components)
     if kind == "grid" and side * side != n_components:
         raise ValueError(
-            f"Invalid n_components: {n_components} (a grid needs a perfect square, e.g. 4, 9, 25)"
+            f"Invalid n_components value: {n_components!r} "
+            "(expected a perfect square for a grid, e.g. 4, 9, 25)"
         )
-    check_int("n_samples", n_samples, 2)
-    check_number("radius", radius, 0.0)
-    check_number("std", std, 0.0)
-    check_fraction("test_fraction", test_fraction)
+    check_int_at_least("n_samples", n_samples, 2)
+    check_in_range("radius", radius, 0.0, math.inf, low_inclusive=False)
+    check_in_range("std", std, 0.0, math.inf, low_inclusive=False)
+    check_in_range("test_fraction", test_fraction, 0.0, 1.0, low_inclusive=False)
     num_test = round(n_samples * test_fraction)
     if not 0 < num_test < n_samples:
         raise ValueError(
-            f"Invalid test_fraction: {test_fraction!r} leaves an empty split of {n_samples} samples"
+            f"Invalid test_fraction value: {test_fraction!r} "
+            f"(expected a non-empty train and test split of {n_samples} samples)"
         )
-    check_int("seed", seed, 0)
+    check_int_at_least("seed", seed, 0)
 
     if kind == "ring":
         angles = 2 * math.pi * torch.arange(n_components, dtype=torch.float64) / n_components

@@ -2,7 +2,8 @@
 
 Each family lives in its own module (``linesearch.py``, ``layerwise.py``, ``proxsgd.py``, ...),
 which opens with the method's math, its source paper and where the book derives it. ``_base``
-holds what they share: hyperparameter validation and the package's closure convention
+holds what they share: hyperparameter validation (the package's shared checks from
+``deepoptim._checks`` plus the optimizer-specific ones) and the package's closure convention
 (documented once, in its module docstring). Public names are re-exported here.
 """
 

@@ -3,9 +3,9 @@
 Validation
 ----------
 Every optimizer validates its hyperparameters first, before ``torch.optim.Optimizer.__init__``
-runs, so a bad value is reported even when ``params`` is ``None``. The checks below raise
-``ValueError("Invalid {name} value: {value}")`` for a value out of range (NaN is always out of
-range) and ``TypeError`` for a value of the wrong type, e.g.::
+runs, so a bad value is reported even when ``params`` is ``None``. It uses the package's shared
+checks (defined in ``deepoptim._checks``, which documents the convention they follow; imported
+here and re-exported by ``deepoptim.optim``) and the optimizer-specific ones below, e.g.::
 
     check_non_negative("lr", lr)                        # lr >= 0
     check_positive("eps", eps)                          # eps > 0 (a denominator)
@@ -15,8 +15,7 @@ range) and ``TypeError`` for a value of the wrong type, e.g.::
     check_int_at_least("max_ls_steps", max_ls_steps, 1) # an int >= 1
     check_choice("line_search_fn", fn, ("armijo", "wolfe"))
 
-Real-valued hyperparameters are Python or NumPy real numbers (``bool`` and tensors are a
-``TypeError``). At ``step()``, ``check_sparse_grad`` rejects sparse gradients.
+At ``step()``, ``check_sparse_grad`` rejects sparse gradients.
 
 Closure convention
 ------------------
@@ -60,12 +59,34 @@ non-parameter keys through unchanged, so diagnostics survive checkpoints, and
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 
 import torch
 import torch.distributed as dist
+
+from deepoptim._checks import (
+    check_choice,
+    check_in_range,
+    check_int_at_least,
+    check_non_negative,
+    check_positive,
+)
+
+__all__ = [
+    "DIAGNOSTICS",
+    "Closure",
+    "check_betas",
+    "check_choice",
+    "check_in_range",
+    "check_int_at_least",
+    "check_non_negative",
+    "check_positive",
+    "check_sparse_grad",
+    "global_mean",
+    "loss_and_grad",
+    "loss_only",
+    "require_closure",
+]
 
 #: The key of ``optimizer.state`` under which an optimizer keeps its diagnostics.
 DIAGNOSTICS = "diagnostics"
@@ -74,69 +95,15 @@ Closure = Callable[[], torch.Tensor]
 """A zero-argument callable following the closure convention above."""
 
 
-def _require_real(name: str, value: object) -> None:
-    """Raise ``TypeError`` unless ``value`` is a real number (``bool`` excluded)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-
-
-def _within(
-    value: float, low: float, high: float, *, low_inclusive: bool, high_inclusive: bool
-) -> bool:
-    """Whether ``value`` lies between the bounds; False for NaN."""
-    above = value >= low if low_inclusive else value > low
-    below = value <= high if high_inclusive else value < high
-    return above and below
-
-
-def check_in_range(
-    name: str,
-    value: float,
-    low: float,
-    high: float,
-    *,
-    low_inclusive: bool = True,
-    high_inclusive: bool = False,
-) -> None:
-    """Require ``low <= value < high``; the flags make either bound inclusive or exclusive."""
-    _require_real(name, value)
-    if not _within(value, low, high, low_inclusive=low_inclusive, high_inclusive=high_inclusive):
-        raise ValueError(f"Invalid {name} value: {value}")
-
-
-def check_non_negative(name: str, value: float) -> None:
-    """Require ``value >= 0`` (learning rates, weight decay, ``eps`` added for safety)."""
-    check_in_range(name, value, 0.0, math.inf, high_inclusive=True)
-
-
-def check_positive(name: str, value: float) -> None:
-    """Require ``value > 0`` (a denominator, a maximal or initial step size)."""
-    check_in_range(name, value, 0.0, math.inf, low_inclusive=False, high_inclusive=True)
-
-
 def check_betas(betas: tuple[float, float]) -> None:
     """Require a pair of decay rates each in ``[0, 1)``, with torch's message for Adam's betas."""
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair of real numbers, got {betas!r}")
     for index, beta in enumerate(betas):
-        _require_real(f"betas[{index}]", beta)
-        if not _within(beta, 0.0, 1.0, low_inclusive=True, high_inclusive=False):
-            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
-
-
-def check_int_at_least(name: str, value: int, minimum: int) -> None:
-    """Require an integer ``value >= minimum`` (iteration budgets, update periods)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"Invalid {name} value: {value}")
-
-
-def check_choice(name: str, value: object, choices: Collection[object]) -> None:
-    """Require ``value`` to be one of ``choices``; the message lists the options."""
-    if value not in choices:
-        options = ", ".join(repr(choice) for choice in choices)
-        raise ValueError(f"Invalid {name} value: {value!r} (expected one of {options})")
+        try:
+            check_in_range(f"betas[{index}]", beta, 0.0, 1.0)
+        except ValueError:
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}") from None
 
 
 def check_sparse_grad(grad: torch.Tensor, optimizer_name: str) -> None:
