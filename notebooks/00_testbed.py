@@ -210,6 +210,11 @@ drops = best.pivot(index="model", columns="variant", values="test_acc_mean")
 drops = drops["regular"] - drops["shuffled"]
 for model_name, drop in drops.items():
     glue(f"shuffle_drop_{model_name}", float(drop), display=False)
+# the paper's claim: a spatial prior (CNN, GRU) loses much under shuffling, dense models do not
+spatial_prior_matters = (min(drops["cnn1d"], drops["gru"]) > 0.10
+                         and max(abs(drops["mlp"]), abs(drops["logreg"])) < 0.05)
+glue("shuffle_verdict", "holds in this run" if spatial_prior_matters
+     else "is not reproduced in this run", display=False)
 glue("worst_gap", float(-worst_gap["difference"]), display=False)
 glue("worst_gap_where", f"{worst_gap['model']} on {worst_gap['variant']} data", display=False)
 glue("steps_main", exp.profile.train_steps, display=False)
@@ -225,14 +230,15 @@ glue("n_seeds", exp.profile.n_seeds, display=False)
 # after {glue:text}`steps_main` steps over {glue:text}`n_seeds` seed(s); the GRU, after
 # {glue:text}`steps_gru` steps, reaches {glue:text}`best_regular_gru:.1%` (paper
 # {glue:text}`paper_regular_gru:.0%`). The largest shortfall against the paper is
-# {glue:text}`worst_gap:.1%` ({glue:text}`worst_gap_where`).
+# {glue:text}`worst_gap:.1%` of accuracy ({glue:text}`worst_gap_where`).
 #
-# The paper's point survives: shuffling costs the models with a spatial prior most. The
-# CNN loses {glue:text}`shuffle_drop_cnn1d:.1%` and the GRU
-# {glue:text}`shuffle_drop_gru:.1%` of accuracy, while the MLP changes by
-# {glue:text}`shuffle_drop_mlp:.1%` and logistic regression by
-# {glue:text}`shuffle_drop_logreg:.1%`: a fixed permutation of the inputs is invisible
-# to a fully connected first layer.
+# The paper's point, that shuffling costs only the models with a spatial prior,
+# {glue:text}`shuffle_verdict` (our criterion: the CNN and the GRU lose more than ten
+# points, the dense models change by less than five). The CNN loses
+# {glue:text}`shuffle_drop_cnn1d:.1%` and the GRU {glue:text}`shuffle_drop_gru:.1%` of
+# accuracy, while the MLP changes by {glue:text}`shuffle_drop_mlp:.1%` and logistic
+# regression by {glue:text}`shuffle_drop_logreg:.1%`: a fixed permutation of the inputs is
+# invisible to a fully connected first layer, which can learn the permuted weights.
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), sharey=True)
@@ -338,6 +344,9 @@ for key, row in zip(("gd", "hb", "adam"), rates.itertuples(), strict=True):
     glue(f"rate_{key}", float(row.measured), display=False)
     glue(f"theory_{key}", float(row.theory), display=False)
 glue("kappa", kappa, display=False)
+known = rates.dropna(subset=["theory"])
+glue("rate_max_dev", float(((known["measured"] - known["theory"]).abs() / known["theory"]).max()),
+     display=False)
 rates
 
 # %%
@@ -378,7 +387,8 @@ rosen_minimum = data.rosenbrock_minimizer(2)
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 grid_x, grid_y = np.meshgrid(np.linspace(-2, 2, 200), np.linspace(-1, 3, 200))
 surface = data.rosenbrock(torch.tensor(np.stack([grid_x, grid_y], axis=-1), dtype=torch.float64))
-axes[0].contour(grid_x, grid_y, np.log10(surface.numpy() + 1e-3), levels=20, cmap="Greys")
+axes[0].contour(grid_x, grid_y, np.log10(surface.numpy() + 1e-3), levels=15, colors="0.75",
+                linewidths=0.6)
 rosen_final = {}
 for name, make in rosen_runs.items():
     path, values = minimize(data.rosenbrock, rosen_start, make, rosen_steps)
@@ -387,7 +397,7 @@ for name, make in rosen_runs.items():
     glue(f"rosen_{name}", rosen_final[name], display=False)
 axes[0].plot(*rosen_minimum, "k*", markersize=12)
 axes[0].set(title=f"Rosenbrock, {rosen_steps} steps", xlabel="$x$", ylabel="$y$")
-axes[0].legend()
+axes[0].legend(loc="lower right")
 for ax, kind, n in ((axes[1], "ring", 8), (axes[2], "grid", 25)):
     mixture = data.gaussian_mixture(kind, n_components=n, seed=exp.seed)
     ax.scatter(*mixture.x_train.T.cpu(), c=mixture.y_train.cpu(), s=3, cmap="tab20")
@@ -419,12 +429,14 @@ for name, distance in rosen_final.items():
 # * The data, models and training loop reproduce the MNIST-1D paper's qualitative result:
 #   shuffling hurts the CNN and the GRU and leaves the MLP and logistic regression alone.
 #   Absolute accuracies depend on the training budget: the `quick` profile trains for a
-#   third of the paper's steps (the GRU for a sixth, with Adam only) with two seeds, which
-#   is where the remaining gaps to the paper come from; the `full` profile uses the paper's
-#   6000 steps and five seeds.
+#   third of the paper's steps (the GRU for a sixth, with Adam only) with two seeds, the
+#   likeliest source of the remaining gaps to the paper; the `full` profile uses the
+#   paper's 6000 steps and five seeds and tests that explanation.
 # * The paper reports single numbers without spread or seeds; ours come with their
 #   standard deviation over seeds, and the comparison should be read with that in mind.
 # * The step sizes are the paper's for Adam and a sweep's for SGD, not tuned per model:
 #   they are baselines, and later chapters tune them where a comparison demands it.
-# * On the quadratic the measured rates agree with the closed-form rates, which checks
-#   the optimizer plumbing (closures, steps, trajectories) against theory.
+# * On the quadratic the measured rates differ from the closed-form rates by at most
+#   {glue:text}`rate_max_dev:.1%`, which checks the optimizer plumbing (closures, steps,
+#   trajectories) against theory; the small excess of the heavy ball comes from the
+#   polynomial factor $t\rho^t$ of its repeated eigenvalues at Polyak's parameters.

@@ -11,8 +11,9 @@ source with Jupytext, runs it with papermill and the given parameters, and write
 * the notebook is executed into a scratch file and moved into place only on success, so
   a failing chapter leaves its previous executed notebook and the rest of the book
   intact; the failed run is kept under ``_build/failed/`` and the failing cell is named;
-* papermill's injected-parameters cell is tagged ``remove-cell`` (the book shows how it
-  was run in the chapter's own set-up cell).
+* the parameters cell and papermill's injected-parameters cell are tagged ``remove-cell``:
+  the defaults would mislead a reader of a ``full``-profile book, so each chapter prints
+  the parameters it actually ran with in its set-up cell instead.
 
 :func:`build` runs ``jupyter-book build . -W -n`` (warnings are errors). The command line::
 
@@ -177,8 +178,9 @@ def execute_chapter(chapter: Path, root: Path, parameters: dict, *, force: bool 
 
     executed = nbformat.read(scratch, as_version=4)
     for cell in executed.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.metadata.setdefault("tags", []).append("remove-cell")
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags or "injected-parameters" in tags:
+            tags.append("remove-cell")
     executed.metadata[METADATA_KEY] = {"hash": key, "parameters": parameters,
                                        "seconds": round(seconds, 2)}
     nbformat.write(executed, scratch)
