@@ -1,6 +1,6 @@
 """Tests of ``deepoptim.optim._base``: optimizer-specific checks, closure helpers, ``global_mean``.
 
-The shared checks it re-exports are tested in ``tests/test_checks.py``.
+The package's generic checks (``deepoptim._checks``) are tested in ``tests/test_checks.py``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-import deepoptim.optim
-from deepoptim import _checks
-from deepoptim.optim import (
+from deepoptim.optim._base import (
     check_betas,
     check_sparse_grad,
     global_mean,
@@ -24,12 +22,6 @@ from deepoptim.optim import (
     loss_only,
     require_closure,
 )
-
-
-def test_reexports_the_shared_checks():
-    for name in ("check_choice", "check_in_range", "check_int_at_least", "check_non_negative",
-                 "check_positive"):
-        assert getattr(deepoptim.optim, name) is getattr(_checks, name)
 
 
 @pytest.mark.parametrize("betas", [(0.9, 0.999), [0.0, 0.5], (np.float32(0.9), 0)], ids=repr)

@@ -4,8 +4,8 @@ Validation
 ----------
 Every optimizer validates its hyperparameters first, before ``torch.optim.Optimizer.__init__``
 runs, so a bad value is reported even when ``params`` is ``None``. It uses the package's shared
-checks (defined in ``deepoptim._checks``, which documents the convention they follow; imported
-here and re-exported by ``deepoptim.optim``) and the optimizer-specific ones below, e.g.::
+checks (``from deepoptim._checks import ...``, which documents the convention they follow) and
+the optimizer-specific ones below, e.g.::
 
     check_non_negative("lr", lr)                        # lr >= 0
     check_positive("eps", eps)                          # eps > 0 (a denominator)
@@ -64,29 +64,7 @@ from collections.abc import Callable
 import torch
 import torch.distributed as dist
 
-from deepoptim._checks import (
-    check_choice,
-    check_in_range,
-    check_int_at_least,
-    check_non_negative,
-    check_positive,
-)
-
-__all__ = [
-    "DIAGNOSTICS",
-    "Closure",
-    "check_betas",
-    "check_choice",
-    "check_in_range",
-    "check_int_at_least",
-    "check_non_negative",
-    "check_positive",
-    "check_sparse_grad",
-    "global_mean",
-    "loss_and_grad",
-    "loss_only",
-    "require_closure",
-]
+from deepoptim._checks import check_in_range
 
 #: The key of ``optimizer.state`` under which an optimizer keeps its diagnostics.
 DIAGNOSTICS = "diagnostics"
