@@ -8,7 +8,7 @@ DEVICE ?= auto
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup book test lint clean
+.PHONY: setup book test bench lint clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,11 @@ book: setup
 # a strict build of those outputs and their nbval re-execution.
 test: setup
 	$(BIN)/python -m pytest
+
+# Performance comparisons: our code beside its reference, side by side in one run each.
+bench: setup
+	$(BIN)/python -m pip install --no-deps -r requirements-bench.txt
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks notebooks

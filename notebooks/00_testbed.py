@@ -111,7 +111,7 @@ sizes.set_index("model").T
 # The paper trains every model with Adam at step size $10^{-2}$, batch 100, for 6000 steps.
 # SGD with momentum $\beta = 0.9$ needs its own step size; a short sweep on the MLP shows
 # how sensitive each optimizer is, and the baselines use SGD at $\eta = 0.05$
-# (`deepoptim.testbed.BASELINES`), in the flat region for both the MLP and the CNN.
+# (`deepoptim.testbed.OPTIMIZERS`), in the flat region for both the MLP and the CNN.
 
 # %%
 sweep_steps = exp.profile.pick(smoke=10, quick=1000, full=3000)

@@ -1,34 +1,129 @@
-"""The baselines and one seeded training run."""
+"""The optimizers the chapters compare, the schedules, and one seeded training run."""
+
+import math
 
 import pytest
 import torch
+from torch import nn
 
-from deepoptim import data, testbed
+from deepoptim import data, optim, testbed
+
+
+def tiny_model() -> nn.Module:
+    return nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3))
 
 
 def test_baselines_are_sgd_with_momentum_and_adam():
-    params = [torch.nn.Parameter(torch.zeros(2))]
-    sgd = testbed.make_optimizer("SGD", params)
+    sgd = testbed.make_optimizer("SGD", tiny_model())
     assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["momentum"] == 0.9
-    adam = testbed.make_optimizer("Adam", params, lr=0.5)
+    adam = testbed.make_optimizer("Adam", tiny_model(), lr=0.5)
     assert isinstance(adam, torch.optim.Adam) and adam.defaults["lr"] == 0.5
+    assert set(testbed.BASELINES) <= set(testbed.OPTIMIZERS)
 
 
-def test_unknown_baseline_is_rejected_with_the_choices():
-    with pytest.raises(ValueError, match=r"Invalid optimizer value: 'Nadam'.*Adam"):
-        testbed.make_optimizer("Nadam", [torch.nn.Parameter(torch.zeros(1))])
+def test_layerwise_method_gets_one_group_per_layer():
+    plasls = testbed.make_optimizer("PLASLS", tiny_model())
+    assert isinstance(plasls, optim.PLASLS)
+    assert len(plasls.param_groups) == 2  # the two Linear layers
 
 
-def test_run_classifier_is_seeded_and_reports_the_final_evaluation():
+def test_unknown_optimizer_is_rejected_with_the_choices():
+    with pytest.raises(ValueError, match=r"Invalid optimizer value: 'Nadam'.*'Adam'"):
+        testbed.make_optimizer("Nadam", tiny_model())
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("constant", [1.0, 1.0, 1.0, 1.0, 1.0]),
+    ("cosine", [1.0 * 0.5 * (1 + math.cos(math.pi * t / 4)) for t in range(5)]),
+    ("warmup_cosine", [0.5, 1.0, 1.0, 0.5 * (1 + math.cos(math.pi / 2)), 0.0]),
+])
+def test_schedules_follow_their_formulas(name, expected):
+    optimizer = torch.optim.SGD(tiny_model().parameters(), lr=2.0)
+    schedule = testbed.make_schedule(optimizer, name, steps=4, warmup_fraction=0.5)
+    seen = []
+    for _ in range(5):
+        seen.append(optimizer.param_groups[0]["lr"] / 2.0)
+        optimizer.step()
+        schedule.step()
+    assert seen == pytest.approx(expected, abs=1e-12)
+
+
+def test_unknown_schedule_is_rejected():
+    optimizer = torch.optim.SGD(tiny_model().parameters(), lr=1.0)
+    with pytest.raises(ValueError, match="Invalid schedule value: 'step'"):
+        testbed.make_schedule(optimizer, "step", steps=3)
+
+
+@pytest.mark.parametrize("optimizer_name, schedule", [("Adam", "warmup_cosine"),
+                                                      ("SLS", "constant")])
+def test_run_classifier_is_seeded_and_reports_the_final_evaluation(optimizer_name, schedule):
     mixture = data.gaussian_mixture("ring", n_samples=200, n_components=4, seed=0)
-    first, history = testbed.run_classifier("mlp", mixture, "Adam", steps=5, seed=2,
-                                            batch_size=32, model_kwargs={"in_features": 2,
-                                                                         "num_classes": 4})
-    second, _ = testbed.run_classifier("mlp", mixture, "Adam", steps=5, seed=2,
-                                       batch_size=32, model_kwargs={"in_features": 2,
-                                                                    "num_classes": 4})
+    kwargs = dict(steps=5, seed=2, batch_size=32, schedule=schedule,
+                  model_kwargs={"in_features": 2, "num_classes": 4})
+    first, history = testbed.run_classifier("mlp", mixture, optimizer_name, **kwargs)
+    second, _ = testbed.run_classifier("mlp", mixture, optimizer_name, **kwargs)
     first_time, second_time = first.pop("time"), second.pop("time")
     assert first == second  # everything but the wall time
     assert first_time > 0 and second_time > 0
     assert first["test_acc"] == history.final()["test_acc"]
     assert {"model", "dataset", "optimizer", "seed", "train_loss", "diverged"} <= set(first)
+
+
+def ring(n_samples: int = 200):
+    return data.gaussian_mixture("ring", n_samples=n_samples, n_components=4, seed=0)
+
+
+RING_MODEL = {"in_features": 2, "num_classes": 4}
+
+
+def test_run_grid_gives_tidy_frames_equal_to_single_runs():
+    mixture = ring()
+    configs = {"Adam": {"optimizer_kwargs": {"lr": 0.05}},
+               "SLS same": {"optimizer": "SLS", "search_batch": "same"},
+               "SLS independent": {"optimizer": "SLS", "search_batch": "independent"}}
+    runs = testbed.run_grid("mlp", mixture, configs, [0, 1], steps=4, batch_size=32,
+                            eval_every=2, model_kwargs=RING_MODEL)
+    assert list(runs.records["config"]) == [c for c in configs for _ in (0, 1)]
+    assert list(runs.records["seed"]) == [0, 1] * 3
+    assert len(runs.steps) == 3 * 2 * 4 and len(runs.evals) == 3 * 2 * 3  # steps 0, 2, 4
+    for frame in (runs.records, runs.evals, runs.steps):
+        assert {"config", "model", "optimizer", "seed"} <= set(frame.columns)
+    assert runs.steps.loc[runs.steps["config"] == "Adam", "loss_evals"].isna().all()
+    independent = runs.steps[runs.steps["config"] == "SLS independent"]
+    assert (independent["loss_evals"] >= 3).all()  # the search's reference point costs one more
+    single, _ = testbed.run_classifier("mlp", mixture, "SLS", steps=4, seed=1, batch_size=32,
+                                       eval_every=2, model_kwargs=RING_MODEL,
+                                       search_batch="independent")
+    row = runs.records.iloc[-1]
+    assert row["optimizer"] == "SLS"
+    assert row["test_loss"] == single["test_loss"] and row["train_acc"] == single["train_acc"]
+
+
+@pytest.mark.parametrize("configs, seeds, error, match", [
+    ({}, [0], ValueError, "Invalid configs value"),
+    ({"Adam": {}}, [], ValueError, "Invalid seeds value"),
+    ({"Nadam": {}}, [0], ValueError, "Invalid optimizer value: 'Nadam'"),
+    ({"Adam": {"lr": 0.1}}, [0], TypeError, r"unexpected keyword\(s\) \['lr'\]"),
+])
+def test_run_grid_rejects_bad_input_before_any_run(configs, seeds, error, match):
+    with pytest.raises(error, match=match):
+        testbed.run_grid("mlp", ring(), configs, seeds, steps=1)
+
+
+def test_tune_lr_picks_the_step_size_that_learns():
+    grid = {"Adam": [0.0, 0.05], "SGD": [0.2, 0.0]}
+    best, table = testbed.tune_lr("mlp", ring(), grid, [0], steps=20, batch_size=50,
+                                  model_kwargs=RING_MODEL, schedule="warmup_cosine")
+    assert best == {"Adam": 0.05, "SGD": 0.2}
+    assert list(table["lr"]) == [0.0, 0.05, 0.2, 0.0]
+    assert {"train_loss_mean", "train_loss_std", "n"} <= set(table.columns)
+    best_acc, _ = testbed.tune_lr("mlp", ring(), {"Adam": [0.05, 0.0]}, [0], steps=20,
+                                  batch_size=50, model_kwargs=RING_MODEL, metric="train_acc")
+    assert best_acc == {"Adam": 0.05}
+
+
+def test_tune_lr_rejects_an_unknown_metric_and_an_empty_grid():
+    with pytest.raises(ValueError, match="Invalid metric value: 'loss'"):
+        testbed.tune_lr("mlp", ring(), {"Adam": [0.1]}, [0], steps=1, metric="loss")
+    with pytest.raises(ValueError, match="Invalid grid value"):
+        testbed.tune_lr("mlp", ring(), {"Adam": []}, [0], steps=1)

@@ -168,3 +168,75 @@ def test_minimize_rejects_bad_steps(steps, error, match):
     quad = data.quadratic(dim=2)
     with pytest.raises(error, match=match):
         train.minimize(quad, torch.zeros(2, dtype=torch.float64), torch.optim.SGD, steps)
+
+
+def test_line_search_diagnostics_and_an_independent_search_batch():
+    from deepoptim.optim import SLS
+
+    runs = {}
+    for mode in ("same", "independent"):
+        model = tiny_model()
+        optimizer = SLS(model.parameters(), init_step_size=5.0)
+        runs[mode] = train.train(model, optimizer, tiny_data(), steps=6, batch_size=8,
+                                 search_batch=mode, progress=False).steps_frame()
+    same, independent = runs["same"], runs["independent"]
+    assert same.loss[0] == independent.loss[0]  # the gradient batches are the same
+    assert (same.loss_evals == 1 + same.trials).all()
+    assert (independent.loss_evals == 2 + independent.trials).all()  # + f_B at the start
+    assert {"step_size", "trials", "searched", "failed", "backward_passes"} <= set(same)
+
+
+class _RecordBatches(torch.optim.Optimizer):
+    """Takes no step; records the losses of the closure and the search closure at the start."""
+
+    def __init__(self, params):
+        super().__init__(params, {"lr": 0.0})
+        self.pairs = []
+
+    def step(self, closure, search_closure=None):
+        loss = closure()
+        with torch.no_grad():
+            self.pairs.append((float(loss), float(search_closure())))
+        return loss
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_independent_search_batches_differ_from_the_gradient_batches(seed):
+    # regression: a seed offset of 2**32 gave the same stream (torch keeps 32 bits of a seed)
+    model = tiny_model()
+    recorder = _RecordBatches(model.parameters())
+    train.train(model, recorder, tiny_data(), steps=10, batch_size=8, seed=seed,
+                search_batch="independent", progress=False)
+    assert sum(a != b for a, b in recorder.pairs) >= 8
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(search_batch="other"), "Invalid search_batch value: 'other'"),
+    (dict(search_batch="independent", batch_size=None), "needs mini-batches"),
+])
+def test_bad_search_batch_is_rejected(kwargs, match):
+    model = tiny_model()
+    with pytest.raises(ValueError, match=match):
+        train.train(model, torch.optim.SGD(model.parameters(), lr=0.1), tiny_data(), steps=1,
+                    **kwargs)
+
+
+def test_callback_sees_every_checkpoint_and_is_not_timed():
+    d = tiny_data()
+    model = tiny_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    seen = []
+
+    def callback(step, seen_model, seen_optimizer):
+        assert seen_model is model and seen_optimizer is optimizer
+        seen.append((step, model[0].weight.detach().clone()))
+
+    history = train.train(model, optimizer, d, steps=3, batch_size=8, progress=False,
+                          callback=callback)
+    assert [step for step, _ in seen] == [0, 1, 2, 3]
+    assert not torch.equal(seen[0][1], seen[1][1])
+    assert torch.equal(seen[-1][1], model[0].weight)
+    reference = tiny_model()
+    plain = train.train(reference, torch.optim.SGD(reference.parameters(), lr=0.1), d, steps=3,
+                        batch_size=8, progress=False)
+    assert [s["loss"] for s in history.steps] == [s["loss"] for s in plain.steps]

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_int_at_least
+from ._checks import check_choice, check_int_at_least
 from .data import ClassificationData
 from .optim import DIAGNOSTICS
 
@@ -46,6 +46,11 @@ __all__ = [
 ]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+#: Offset of the seed of the independent search-batch stream (``search_batch="independent"``).
+#: Not a multiple of 2**32: torch's CPU generator keeps only the low 32 bits of a seed, so
+#: an offset of 2**32 gave the search stream exactly the gradient's batches.
+_SEARCH_SEED_OFFSET = 2**31 + 12345
 
 
 @dataclasses.dataclass
@@ -174,6 +179,8 @@ def train(
     eval_every: int | None = None,
     seed: int = 0,
     progress: bool | None = None,
+    search_batch: str = "same",
+    callback: Callable[[int, nn.Module, torch.optim.Optimizer], None] | None = None,
 ) -> History:
     """Train ``model`` for ``steps`` optimizer steps and return its :class:`History`.
 
@@ -189,15 +196,33 @@ def train(
             last step is always evaluated, and so is step 0 (before training).
         seed: seeds the batch order (the model's initialisation is the caller's).
         progress: show a progress bar; default: on, unless ``DEEPOPTIM_PROGRESS=0``.
+        search_batch: for line searches, the mini-batch their trial points are evaluated
+            on: ``"same"`` (the gradient's batch: ``optimizer.step(closure)``) or
+            ``"independent"`` (``optimizer.step(closure, search_closure=...)`` with a batch
+            from a second batch stream, seeded from ``seed`` but independent of the first;
+            the gradient batches are those of ``"same"``). Needs mini-batches.
+        callback: called as ``callback(step, model, optimizer)`` before training (step 0)
+            and after every optimizer step and its evaluation, e.g. to analyse checkpoints;
+            its time is not counted. It must leave the model's parameters and mode as it
+            found them.
     """
     check_int_at_least("steps", steps, 1)
     if batch_size is not None:
         check_int_at_least("batch_size", batch_size, 1)
     if eval_every is not None:
         check_int_at_least("eval_every", eval_every, 1)
+    check_choice("search_batch", search_batch, ("same", "independent"))
+    if search_batch == "independent" and (batch_size is None or batch_size >= data.num_train):
+        raise ValueError("Invalid search_batch value: 'independent' (needs mini-batches "
+                         f"smaller than the {data.num_train} training samples)")
     eval_every = eval_every or steps
     generator = torch.Generator().manual_seed(seed)
     batches = minibatches(data.num_train, batch_size, generator)
+    search_batches = None
+    if search_batch == "independent":
+        search_seed = (seed + _SEARCH_SEED_OFFSET) % 2**32
+        search_batches = minibatches(data.num_train, batch_size,
+                                     torch.Generator().manual_seed(search_seed))
     history = History()
 
     def record_evaluation(step: int, elapsed: float) -> None:
@@ -208,13 +233,21 @@ def train(
 
     model.train()
     record_evaluation(0, 0.0)
+    if callback is not None:
+        callback(0, model, optimizer)
     elapsed = 0.0
     bar = _progress_bar(steps, _progress_enabled(progress))
     for step in range(1, steps + 1):
         started = time.perf_counter()
         index = next(batches).to(data.x_train.device)
         closure = make_closure(model, loss_fn, data.x_train[index], data.y_train[index], optimizer)
-        loss = _as_float(optimizer.step(closure))
+        if search_batches is None:
+            loss = _as_float(optimizer.step(closure))
+        else:
+            other = next(search_batches).to(data.x_train.device)
+            search_closure = make_closure(model, loss_fn, data.x_train[other],
+                                          data.y_train[other], optimizer)
+            loss = _as_float(optimizer.step(closure, search_closure=search_closure))
         if scheduler is not None:
             scheduler.step()
         elapsed += time.perf_counter() - started
@@ -228,6 +261,8 @@ def train(
         if step % eval_every == 0 or step == steps:
             record_evaluation(step, elapsed)
             bar.set_postfix(test_acc=f"{history.evals[-1]['test_acc']:.3f}")
+        if callback is not None:
+            callback(step, model, optimizer)
     bar.close()
     return history
 

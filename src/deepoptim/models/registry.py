@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from .cells import CellNet1d
 from .classifiers import MLP, CNN1d, DigitsCNN, GRUClassifier, LogisticRegression
 
 MODELS: dict[str, type[nn.Module]] = {
@@ -12,6 +13,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "cnn1d": CNN1d,
     "gru": GRUClassifier,
     "digits_cnn": DigitsCNN,
+    "cellnet1d": CellNet1d,
 }
 
 

@@ -14,11 +14,29 @@ from deepoptim.optim._base import (
     loss_and_grad,
     loss_only,
 )
+from deepoptim.optim.armijo import ArmijoSearch, Line, SearchResult, reset_step_size
+from deepoptim.optim.layerwise import PLASLS, split_by_prefix, split_parameters
+from deepoptim.optim.linesearch import LINE_SEARCH, SLS, AdamSLS, KenSLS
+from deepoptim.optim.proxsgd import ProxSGD
+from deepoptim.optim.salsa import SaLSa
 
 __all__ = [
     "DIAGNOSTICS",
+    "LINE_SEARCH",
+    "PLASLS",
+    "SLS",
+    "AdamSLS",
+    "ArmijoSearch",
     "Closure",
+    "KenSLS",
+    "Line",
+    "ProxSGD",
+    "SaLSa",
+    "SearchResult",
     "global_mean",
     "loss_and_grad",
     "loss_only",
+    "reset_step_size",
+    "split_by_prefix",
+    "split_parameters",
 ]

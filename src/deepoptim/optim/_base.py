@@ -43,6 +43,14 @@ through ``loss_and_grad`` (loss and gradients at the current parameters) and ``l
 parameters the step started from. Methods that must re-evaluate the loss call
 ``require_closure`` at the start of ``step``.
 
+Line searches (``deepoptim.optim.SLS`` and its family) take a second, optional closure,
+``step(closure, search_closure=None)``. ``search_closure`` follows the same convention on a
+*different* mini-batch and is only ever called under ``torch.no_grad()``: at the starting
+point and at the trial points, so the accepted step size does not depend on the batch the
+gradient came from (one extra forward pass per search). Without it the trial points are
+evaluated with ``closure``, on the gradient's batch, as the methods' authors did.
+``deepoptim.train.train(..., search_batch="independent")`` supplies it.
+
 Under ``torch.distributed`` every rank sees its own data, so its own loss (DDP averages the
 gradients in ``backward``, but not the losses). Any comparison of
 losses across trial points (an Armijo test, a backtracking decision) must use ``global_mean``

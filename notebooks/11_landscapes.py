@@ -1,0 +1,608 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation: {extension: .py, format_name: percent}
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+# ---
+
+# %% [markdown]
+# (chapter-landscapes)=
+# # Loss landscapes and optimizer trajectories
+#
+# A network's loss is a function of some $10^4$ to $10^9$ parameters; a picture of it is a
+# slice through one point along one or two chosen directions. What the slice shows depends
+# almost entirely on that choice. A random direction drawn at the same scale for every
+# parameter is dominated by the largest layers and ignores that ReLU networks are invariant to
+# rescaling a layer's weights by $c$ and the next layer's by $1/c$; {cite:t}`li2018visualizing`
+# therefore rescale random directions filter by filter to the weights' own size. GradVis
+# {cite}`chatzimichailidis2019gradvis`, part of {cite:t}`chatzimichailidis2023thesis`, adds
+# directions that carry second-order meaning, the Hessian's eigenvectors, and shows an
+# optimizer's path on the plane of its checkpoints' principal directions next to the
+# Hessian's eigenvalue density, frame by frame.
+#
+# This chapter builds all of these with `deepoptim.landscape` on one network, the MNIST-1D MLP
+# of the testbed, and measures what the pictures claim: how random and eigenvector planes of
+# the same minimum differ, whether the curvature a raw eigen-plane shows is the eigenvalue,
+# how much of SGD's, Adam's and a line search's paths a plane can hold, and what lies on the
+# straight line between two independently trained minima.
+
+# %% tags=["parameters"]
+profile = "quick"  # smoke | quick | full
+device = "auto"  # auto | cpu | cuda
+seed = 0
+
+# %%
+import copy
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from IPython.display import HTML
+from myst_nb import glue
+
+from deepoptim import curvature, data, experiment, landscape, models, plotting, train
+from deepoptim.optim import SLS
+
+warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
+exp = experiment.setup(profile, device, seed)
+plotting.use_book_style()
+torch.set_flush_denormal(True)  # Adam's second moments of dead ReLU units turn denormal: slow
+print(exp.describe())
+
+# %% [markdown]
+# ## Surfaces, directions and their scale
+#
+# Around a centre $\theta_c \in \mathbb{R}^n$ (all trainable parameters, flattened) and for
+# directions $\delta, \eta \in \mathbb{R}^n$ the surface is
+#
+# $$
+# f(\alpha, \beta) = L(\theta_c + \alpha\,\delta + \beta\,\eta), \qquad
+# L(\theta) = \frac{1}{|S|}\sum_{i \in S} \ell\big(f_\theta(x_i), y_i\big),
+# $$
+#
+# on a fixed data set $S$, together with the accuracy at the same points. Three families of
+# directions, each with an explicit scale:
+#
+# * **Random, filter-normalised** {cite}`li2018visualizing`: $d \sim \mathcal N(0, I)$, then
+#   every filter $d_{i}$ of a weight tensor (a row of a linear layer, an output channel of a
+#   convolution) is rescaled to the norm of the same filter of the centre,
+#   $d_{i} \leftarrow d_{i}\,\|\theta_{c,i}\| / \|d_{i}\|$; biases are not moved. A step of
+#   $\alpha = 1$ then changes every filter by as much as its own size, whatever the layer's
+#   scale. GradVis normalises *layer-wise* instead, one tensor at a time and biases included.
+# * **Hessian eigenvectors**: $H v_i = \lambda_i v_i$ at $\theta_c$, $\|v_i\| = 1$. Along a unit
+#   eigenvector of a minimum the second-order model is
+#   $L(\theta_c + a\, v_i) \approx L(\theta_c) + \tfrac12 \lambda_i a^2$ (the gradient is
+#   nearly zero), so the central second difference
+#
+#   $$
+#   \frac{L(\theta_c + h v_i) - 2 L(\theta_c) + L(\theta_c - h v_i)}{h^2}
+#   = \lambda_i + O(h^2)
+#   $$
+#
+#   recovers the eigenvalue. This holds only for *raw* unit eigenvectors: a filter- or
+#   layer-normalised eigenvector is no longer an eigenvector, and its curvature is not
+#   $\lambda_i$. The pair (top, bottom) shows the most and the least curved directions, the
+#   latter negative at a saddle.
+# * **Principal directions of a trajectory**: for checkpoints $\theta_0, \dots, \theta_T$ and
+#   the centre $\theta_c = \theta_T$, the top right singular vectors of the mean-centred
+#   offsets $M_t = \theta_t - \theta_T$ (PCA, {cite:t}`li2018visualizing`). Each checkpoint is
+#   drawn at its least-squares coordinates
+#
+#   $$
+#   c_t = \arg\min_c \|D c - (\theta_t - \theta_T)\|, \qquad
+#   E = 1 - \frac{\sum_t \|D c_t - (\theta_t - \theta_T)\|^2}{\sum_t \|\theta_t - \theta_T\|^2},
+#   $$
+#
+#   where $D$ holds the two directions as columns and $E \in [0, 1]$ is the share of the
+#   path's squared distance from the centre that the plane holds: a path drawn on a plane
+#   with small $E$ is mostly somewhere else.
+#
+# The straight line between two points, $\theta(\alpha) = (1 - \alpha)\theta_A + \alpha\,\theta_B$,
+# is the one-dimensional case with $\delta = \theta_B - \theta_A$.
+#
+# ## Evaluating a grid in batches
+#
+# A $41 \times 41$ grid is 1681 full passes over $S$. Writing each point's parameters into the
+# model and calling it is the usual loop. `deepoptim.landscape` instead treats the network as
+# a function of its parameters (`torch.func.functional_call`) and maps it with `torch.vmap`
+# over a chunk of $P$ grid points, so each layer runs as one batched matrix product for the
+# whole chunk:
+#
+# $$
+# \begin{aligned}
+# &\textbf{for } \text{each chunk } C = \{c^{(1)}, \dots, c^{(P)}\} \text{ of grid coordinates:}\\
+# &\quad \Theta \leftarrow \mathbf 1\,\theta_c^\top + C\,[\delta\;\eta]^\top
+#   \in \mathbb{R}^{P \times n} \quad \text{(formed in float64, cast to the model's dtype)}\\
+# &\quad \textbf{for } \text{each data batch } B \subset S:\quad
+#   \big(L_B(\Theta_p)\big)_{p=1}^P \leftarrow \operatorname{vmap}_p\big[
+#   \ell\big(\operatorname{functional\_call}(f, \Theta_p, x_B), y_B\big)\big]\\
+# &\quad L(\Theta_p) \leftarrow \textstyle\sum_B \frac{|B|}{|S|} L_B(\Theta_p)
+# \end{aligned}
+# $$
+#
+# No copy of the model is made and the model is never written to; at $c = 0$ the point is the
+# centre exactly. The arithmetic is that of the loop (one point costs the same multiply-adds
+# either way): batching removes per-call overhead and gives each kernel enough work for
+# several threads or a GPU. `benchmarks/bench_landscape.py` measures the throughput against
+# the loop and against the `loss-landscapes` package.
+#
+# The code is `deepoptim.landscape` (`src/deepoptim/landscape/`): `directions.py`
+# (normalisations, random, eigenvector and PCA directions), `surface.py` (batched evaluation),
+# `trajectory.py` (checkpoint recording, least-squares projection), `interpolation.py` and
+# `spectra.py` (the line between minima, spectral densities through
+# `deepoptim.curvature.slq`), `animation.py` (the training animation). Its tests
+# (`tests/landscape/`) check the surface at the origin against the loss at the centre,
+# filter norms, the second difference against the eigenvalue, exact reconstruction of a path
+# that lies in the plane, batched against one-point evaluation, and that the model is left bit
+# for bit as it was.
+
+# %% [markdown]
+# ## The network and its minimum
+#
+# The MLP of the testbed (40-100-100-10, ReLU) on MNIST-1D, trained with Adam (step size
+# $10^{-2}$, batch 100) from the chapter's seed. Its final parameters are the centre
+# $\theta_A$ of the first surfaces; surfaces and Hessians use a fixed subset of the training
+# set.
+
+# %%
+mnist = data.mnist1d(device=exp.device)
+steps = exp.profile.pick(smoke=20, quick=1000, full=6000)
+every = exp.profile.pick(smoke=5, quick=50, full=200)
+num_eval = exp.profile.pick(smoke=100, quick=1000, full=4000)
+num_hessian = exp.profile.pick(smoke=100, quick=500, full=2000)
+grid_size = exp.profile.pick(smoke=5, quick=31, full=51)
+path_size = exp.profile.pick(smoke=5, quick=25, full=41)
+slq_probes = exp.profile.pick(smoke=2, quick=4, full=10)
+slq_steps = exp.profile.pick(smoke=5, quick=30, full=80)
+x_eval, y_eval = mnist.x_train[:num_eval], mnist.y_train[:num_eval]
+x_hess, y_hess = mnist.x_train[:num_hessian], mnist.y_train[:num_hessian]
+loss_fn = F.cross_entropy
+
+OPTIMIZERS = {
+    "SGD": lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9),
+    "Adam": lambda params: torch.optim.Adam(params, lr=1e-2),
+    "SLS": lambda params: SLS(params, n_batches_per_epoch=mnist.num_train // 100),
+}
+
+
+def train_run(name, run_seed):
+    """Train the MLP from a seeded initialisation; return it, its history and checkpoints."""
+    experiment.seed_everything(run_seed)
+    model = models.build_model("mlp").to(exp.device)
+    recorder = landscape.CheckpointRecorder(every=every)
+    history = train.train(model, OPTIMIZERS[name](model.parameters()), mnist, steps=steps,
+                          batch_size=100, seed=run_seed, callback=recorder)
+    return model.eval(), history, recorder
+
+
+runs = {name: train_run(name, exp.seed) for name in OPTIMIZERS}
+model = runs["Adam"][0]
+theta_a = landscape.flat_parameters(model)
+center_loss, center_acc = train.evaluate(model, x_eval, y_eval)
+glue("steps", steps, display=False)
+glue("num_eval", num_eval, display=False)
+glue("num_hessian", num_hessian, display=False)
+glue("num_params", models.count_parameters(model), display=False)
+glue("center_loss", float(center_loss), display=False)
+glue("center_test_acc", float(runs["Adam"][1].final()["test_acc"]), display=False)
+print(f"Adam after {steps} steps: loss {center_loss:.4f} on the {num_eval}-sample subset, "
+      f"test accuracy {runs['Adam'][1].final()['test_acc']:.3f}")
+
+# %% [markdown]
+# ## Random planes against eigenvector planes
+#
+# At $\theta_A$ ({glue:text}`num_params` parameters, {glue:text}`steps` Adam steps, loss
+# {glue:text}`center_loss:.3f` on the {glue:text}`num_eval`-sample subset) we compute the two
+# largest eigenpairs and the smallest one of the Hessian over {glue:text}`num_hessian` training
+# samples with Lanczos (`deepoptim.curvature.eigsh`), and draw four planes
+# through the same point: random directions normalised filter-wise (Li et al.) and layer-wise
+# (GradVis) over $[-1, 1]^2$, and the raw unit eigenvectors $(v_1, v_2)$ and $(v_1, v_n)$
+# over $[-r, r]^2$, with $r$ chosen so that the quadratic model rises by 2 along $v_1$ at the
+# edge, $\tfrac12 \lambda_1 r^2 = 2$.
+
+# %%
+hessian = curvature.HessianOperator(model, loss_fn, x_hess, y_hess, cache=True)
+top = landscape.eigen_directions(hessian, 2, "LA")
+bottom = landscape.eigen_directions(hessian, 1, "SA")
+lam1, lam2 = (float(v) for v in top.eigenvalues)
+lam_min = float(bottom.eigenvalues[0])
+glue("eigen_converged", "converged" if top.converged and bottom.converged
+     else "did not all converge", display=False)
+radius = float(np.sqrt(2 * 2.0 / lam1))
+unit_axis = torch.linspace(-1.0, 1.0, grid_size)
+eigen_axis = torch.linspace(-radius, radius, grid_size)
+planes = {
+    "random, filter-normalised": (landscape.random_directions(model, 2, seed=exp.seed),
+                                  unit_axis),
+    "random, layer-normalised": (landscape.random_directions(model, 2, seed=exp.seed,
+                                                             normalization="layer"), unit_axis),
+    "eigenvectors $(v_1, v_2)$": (top.vectors, eigen_axis),
+    "eigenvectors $(v_1, v_n)$": (torch.stack([top.vectors[0], bottom.vectors[0]]),
+                                  eigen_axis),
+}
+surfaces = {name: landscape.loss_surface(model, loss_fn, x_eval, y_eval, directions, axis, axis)
+            for name, (directions, axis) in planes.items()}
+
+fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
+for ax, (name, surface) in zip(axes, surfaces.items(), strict=True):
+    contours = landscape.plot_surface(ax, surface, levels=15)
+    ax.set_title(name, fontsize=10)
+    ax.set_aspect("equal")
+fig.colorbar(contours, ax=axes, shrink=0.8, label="$\\log_{10}$ loss")
+glue("fig_planes", fig, display=False)
+plt.close(fig)
+glue("lam1", lam1, display=False)
+glue("lam2", lam2, display=False)
+glue("lam_min", lam_min, display=False)
+glue("radius", radius, display=False)
+
+
+def edge_rises(surface):
+    """Mean loss rise at the two ends of each axis through the centre: (along x, along y)."""
+    middle = grid_size // 2
+    base = surface.loss[middle, middle]
+    along_x = (surface.loss[middle, 0] + surface.loss[middle, -1]) / 2 - base
+    along_y = (surface.loss[0, middle] + surface.loss[-1, middle]) / 2 - base
+    return float(along_x), float(along_y)
+
+
+rises = pd.DataFrame([(name, *edge_rises(s)) for name, s in surfaces.items()],
+                     columns=["plane", "rise along direction 1", "rise along direction 2"])
+for key, name in (("filter", "random, filter-normalised"), ("layer", "random, layer-normalised"),
+                  ("top2", "eigenvectors $(v_1, v_2)$"), ("ends", "eigenvectors $(v_1, v_n)$")):
+    rise_x, rise_y = edge_rises(surfaces[name])
+    glue(f"rise_{key}_1", rise_x, display=False)
+    glue(f"rise_{key}_2", rise_y, display=False)
+glue("predicted_v2", 0.5 * lam2 * radius**2, display=False)
+random_unit = planes["random, filter-normalised"][0][0].double()
+cosine = float((random_unit @ top.vectors[0].double()).abs() / random_unit.norm())
+glue("cos_random_v1", cosine, display=False)
+glue("cos_typical", float(1 / np.sqrt(theta_a.numel())), display=False)
+rises.round(4)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"lambda_1 {lam1:.3f}  lambda_2 {lam2:.3f}  lambda_min {lam_min:.4f}  r {radius:.3f}")
+for name, surface in surfaces.items():
+    print(f"{name:28s} centre loss {float(surface.loss[grid_size // 2, grid_size // 2]):.4f}"
+          f"  max loss {float(surface.loss.max()):.3f}")
+
+# %% [markdown]
+# ```{glue:figure} fig_planes
+# :name: fig-landscape-planes
+#
+# The loss ($\log_{10}$) around Adam's minimum (star) on four planes through it. Left two:
+# random directions, normalised filter-wise and layer-wise, coordinates in units of the
+# weights' own size. Right two: raw unit Hessian eigenvectors, coordinates in parameter-space
+# distance.
+# ```
+#
+# The top eigenvalue is $\lambda_1 =$ {glue:text}`lam1:.3f`, the second
+# $\lambda_2 =$ {glue:text}`lam2:.3f`, and the smallest $\lambda_n =$ {glue:text}`lam_min:.4f`
+# (Lanczos {glue:text}`eigen_converged`). At the ends of the axes through the centre, the loss
+# rises by {glue:text}`rise_filter_1:.3f` and {glue:text}`rise_filter_2:.3f` along the two
+# filter-normalised random directions and by {glue:text}`rise_layer_1:.3f` and
+# {glue:text}`rise_layer_2:.3f` along the layer-normalised ones, at distance 1 in units of the
+# weights. The eigen-planes span only $r =$ {glue:text}`radius:.3f` in plain parameter
+# distance, and over it the loss rises by {glue:text}`rise_top2_1:.3f` along $v_1$ (the
+# quadratic model predicts 2), by {glue:text}`rise_top2_2:.3f` along $v_2$ (predicted
+# {glue:text}`predicted_v2:.3f`) and by {glue:text}`rise_ends_2:.4f` along $v_n$. The first
+# random direction's cosine with $v_1$ is {glue:text}`cos_random_v1:.4f`; a direction drawn
+# uniformly at random in $\mathbb{R}^n$ has a cosine of about $1/\sqrt{n} =$
+# {glue:text}`cos_typical:.4f` with any fixed vector. The curvature a random plane shows is
+# therefore a weighted average over the whole spectrum, not that of the sharpest directions.
+#
+# ### Does the raw eigen-plane show the eigenvalue?
+#
+# On a float64 copy of the network, the central second difference along the unit eigenvector
+# $v_1$ for shrinking $h$, against the Lanczos eigenvalue:
+
+# %%
+model64 = copy.deepcopy(model).double()
+x64 = x_hess.double()
+rows = []
+for h in (0.1 * radius, 0.01 * radius, 0.001 * radius):
+    for label, vector, value in (("v_1", top.vectors[0], lam1), ("v_2", top.vectors[1], lam2)):
+        line = landscape.loss_surface(model64, loss_fn, x64, y_hess, vector, [-h, 0.0, h],
+                                      accuracy=False)
+        second = float(line.loss[0] - 2 * line.loss[1] + line.loss[2]) / h**2
+        rows.append({"direction": label, "h": h, "second_difference": second,
+                     "eigenvalue": value, "relative_error": abs(second - value) / abs(value)})
+second_differences = pd.DataFrame(rows)
+finest = second_differences[second_differences["h"] == second_differences["h"].min()]
+glue("sd_error_v1", float(finest.iloc[0]["relative_error"]), display=False)
+glue("sd_error_v2", float(finest.iloc[1]["relative_error"]), display=False)
+glue("sd_h", float(finest.iloc[0]["h"]), display=False)
+v1_rows = second_differences[second_differences["direction"] == "v_1"]
+order = np.log(v1_rows["relative_error"].iloc[0] / v1_rows["relative_error"].iloc[-1]) / np.log(
+    v1_rows["h"].iloc[0] / v1_rows["h"].iloc[-1])
+glue("sd_order", float(order), display=False)
+glue("sd_order_verdict", "close to" if order > 1.5 else "below", display=False)
+second_differences.round(5)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for row in second_differences.itertuples():
+    print(f"{row.direction} h={row.h:.4f} second difference {row.second_difference:.3f} "
+          f"eigenvalue {row.eigenvalue:.3f}")
+
+# %% [markdown]
+# At $h =$ {glue:text}`sd_h:.5f` the second difference matches $\lambda_1$ to a relative
+# {glue:text}`sd_error_v1:.1e` and $\lambda_2$ to {glue:text}`sd_error_v2:.1e`: along raw
+# unit eigenvectors the plane's curvature is the Hessian's. The error falls like $h^p$ with an
+# observed order $p \approx$ {glue:text}`sd_order:.2f` between the largest and the smallest
+# $h$, {glue:text}`sd_order_verdict` the $p = 2$ of a smooth function. A ReLU network's loss
+# is only piecewise smooth: the Hessian sees none of the kinks, and a segment of length $2h$
+# crosses activation boundaries, fewer as $h$ shrinks, which can slow the convergence to
+# $p = 1$.
+#
+# ## Trajectories on their principal planes
+#
+# SGD with momentum (step size 0.05), Adam ($10^{-2}$) and the stochastic Armijo line search
+# SLS {cite}`vaswani2019painless` (`deepoptim.optim.SLS`, its published defaults) train the
+# same initialisation on the same batches for {glue:text}`steps` steps; a
+# `landscape.CheckpointRecorder` passed as `train`'s callback keeps the parameters every
+# {glue:text}`every` steps. Each path gets its own PCA plane through its final point, and the
+# surface on that plane.
+
+# %%
+glue("every", every, display=False)
+trajectory_rows, panels = [], {}
+for name, (run_model, history, recorder) in runs.items():
+    points = recorder.points
+    pca = landscape.pca_directions(points, 2)
+    projection = landscape.project(points, pca.vectors, pca.center)
+    x_axis, y_axis = landscape.path_grid(projection.coords, path_size, margin=0.3)
+    surface = landscape.loss_surface(run_model, loss_fn, x_eval, y_eval, pca.vectors, x_axis,
+                                     y_axis, center=pca.center)
+    panels[name] = (surface, projection)
+    offsets = (points - points[-1]).double().norm(dim=1) ** 2
+    trajectory_rows.append({
+        "optimizer": name,
+        "early share": float(offsets[: len(offsets) // 4].sum() / offsets.sum()),
+        "test accuracy": history.final()["test_acc"],
+        "PC1 + PC2 variance": float(pca.explained_variance_ratio.sum()),
+        "share of the path in the plane E": projection.explained,
+        "distance travelled": float((points[-1] - points[0]).norm()),
+    })
+trajectories = pd.DataFrame(trajectory_rows).set_index("optimizer")
+
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+for ax, (name, (surface, projection)) in zip(axes, panels.items(), strict=True):
+    landscape.plot_surface(ax, surface, levels=15)
+    landscape.plot_path(ax, projection.coords, color=plotting.color(name), label=name)
+    ax.set_title(f"{name}: E = {projection.explained:.2f}", fontsize=10)
+    ax.set(xlabel="PC 1", ylabel="PC 2")
+fig.tight_layout()
+glue("fig_trajectories", fig, display=False)
+plt.close(fig)
+for name, row in trajectories.iterrows():
+    glue(f"explained_{name}", float(row["share of the path in the plane E"]), display=False)
+    glue(f"pca_{name}", float(row["PC1 + PC2 variance"]), display=False)
+    glue(f"acc_{name}", float(row["test accuracy"]), display=False)
+    glue(f"early_{name}", float(row["early share"]), display=False)
+trajectories.round(4)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for name, row in trajectories.iterrows():
+    print(f"{name:5s} test acc {row['test accuracy']:.4f}  PCA {row['PC1 + PC2 variance']:.4f}"
+          f"  E {row['share of the path in the plane E']:.4f}"
+          f"  travelled {row['distance travelled']:.3f}")
+
+# %% [markdown]
+# ```{glue:figure} fig_trajectories
+# :name: fig-landscape-trajectories
+#
+# Each optimizer's path (open circle: initialisation; dot: final point, the star) projected by
+# least squares onto the plane of its first two principal directions, over the loss
+# ($\log_{10}$) on that plane. $E$ is the share of the path's squared distance from the end
+# point that lies in the plane.
+# ```
+#
+# The first two principal directions hold {glue:text}`pca_SGD:.0%` of the spread of SGD's
+# checkpoints, {glue:text}`pca_Adam:.0%` of Adam's and {glue:text}`pca_SLS:.0%` of SLS's, and
+# the planes through the end points hold $E =$ {glue:text}`explained_SGD:.0%`,
+# {glue:text}`explained_Adam:.0%` and {glue:text}`explained_SLS:.0%` of the paths. Both
+# measures weigh checkpoints by their squared distance from the end point, so the first
+# stretch of training dominates them: the first quarter of the checkpoints carries
+# {glue:text}`early_SGD:.0%` (SGD), {glue:text}`early_Adam:.0%` (Adam) and
+# {glue:text}`early_SLS:.0%` (SLS) of that squared distance, and a plane can explain a path
+# well while saying little about its last, short steps. Test accuracies: SGD
+# {glue:text}`acc_SGD:.3f`, Adam {glue:text}`acc_Adam:.3f`, SLS {glue:text}`acc_SLS:.3f` (one
+# seed).
+#
+# ## Between two minima
+#
+# A second Adam run from seed {glue:text}`seed_b` (another initialisation and batch order)
+# ends at $\theta_B$. On the line $\theta(\alpha) = (1-\alpha)\theta_A + \alpha\theta_B$,
+# $\alpha \in [-0.25, 1.25]$, we evaluate loss and accuracy on the training subset and the
+# test set, and the Hessian's spectral density (SLQ with {glue:text}`slq_probes` probes of
+# {glue:text}`slq_steps` Lanczos steps, the same probes at every point) at
+# $\alpha \in \{0, 0.25, 0.5, 0.75, 1\}$.
+
+# %%
+seed_b = exp.seed + 1
+model_b = train_run("Adam", seed_b)[0]
+theta_b = landscape.flat_parameters(model_b)
+per_unit = exp.profile.pick(smoke=4, quick=20, full=40)  # points per unit of alpha
+alphas = torch.arange(-per_unit // 4, 5 * per_unit // 4 + 1, dtype=torch.float64) / per_unit
+at = {float(a): i for i, a in enumerate(alphas)}  # 0, 0.5 and 1 are exact grid points
+on_train = landscape.interpolate(model, loss_fn, x_eval, y_eval, theta_a, theta_b, alphas)
+on_test = landscape.interpolate(model, loss_fn, mnist.x_test, mnist.y_test, theta_a, theta_b,
+                                alphas)
+spectrum_alphas = [0.0, 0.25, 0.5, 0.75, 1.0]
+spectra = landscape.spectra_along(model, loss_fn, x_hess, y_hess, theta_a, theta_b,
+                                  spectrum_alphas, num_probes=slq_probes, num_steps=slq_steps,
+                                  seed=exp.seed)
+sigma = landscape.default_sigma(spectra)
+grid = landscape.density_grid(spectra, sigma)
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8))
+for surface, style, label in ((on_train, "-", "train subset"), (on_test, "--", "test")):
+    left.plot(alphas, surface.loss, style, color=plotting.color("Adam"), label=f"loss, {label}")
+twin = left.twinx()
+for surface, style, label in ((on_train, "-", "train subset"), (on_test, "--", "test")):
+    twin.plot(alphas, surface.accuracy, style, color="0.4", label=f"accuracy, {label}")
+twin.set_ylabel("accuracy")
+twin.grid(False)
+left.set(xlabel="$\\alpha$", ylabel="loss", title="$(1-\\alpha)\\theta_A + \\alpha\\theta_B$")
+left.legend(loc="upper left", fontsize=8)
+twin.legend(loc="upper right", fontsize=8)
+colors = plt.cm.viridis(np.linspace(0, 0.9, len(spectra)))
+for alpha, density, color in zip(spectrum_alphas, spectra, colors, strict=True):
+    landscape.plot_density(right, density, grid, sigma, color=color,
+                           label=f"$\\alpha$ = {alpha}")
+right.axvline(0.0, color="0.5", linewidth=0.6)
+right.set(xlabel="eigenvalue", ylabel="density", title="Hessian spectral density (SLQ)")
+right.legend(fontsize=8)
+fig.tight_layout()
+glue("fig_interpolation", fig, display=False)
+plt.close(fig)
+
+inside = (alphas >= 0) & (alphas <= 1)
+loss_a, loss_b = float(on_train.loss[at[0.0]]), float(on_train.loss[at[1.0]])
+excess = (on_train.loss - ((1 - alphas) * loss_a + alphas * loss_b))[inside]
+barrier = float(excess.max())
+barrier_alpha = float(alphas[inside][excess.argmax()])
+ends_loss = max(loss_a, loss_b)
+spectrum_table = pd.DataFrame({
+    "alpha": spectrum_alphas,
+    "largest_ritz": [float(s.nodes.max()) for s in spectra],
+    "smallest_ritz": [float(s.nodes.min()) for s in spectra],
+    "mass_below_zero": [float(s.cdf(torch.tensor(-1e-3 * lam1))) for s in spectra],
+})
+middle = spectrum_table.iloc[2]
+end_rows = spectrum_table.iloc[[0, 4]]
+glue("seed_b", seed_b, display=False)
+glue("slq_probes", slq_probes, display=False)
+glue("slq_steps", slq_steps, display=False)
+glue("barrier", barrier, display=False)
+glue("barrier_alpha", barrier_alpha, display=False)
+glue("ends_loss", ends_loss, display=False)
+glue("mid_test_acc", float(on_test.accuracy[at[0.5]]), display=False)
+glue("end_test_acc", float(min(on_test.accuracy[at[0.0]], on_test.accuracy[at[1.0]])),
+     display=False)
+glue("mid_top", float(middle["largest_ritz"]), display=False)
+glue("mid_bottom", float(middle["smallest_ritz"]), display=False)
+glue("end_top", float(end_rows["largest_ritz"].max()), display=False)
+glue("end_bottom", float(end_rows["smallest_ritz"].min()), display=False)
+has_barrier = barrier > 0.1 * ends_loss and 0.25 <= barrier_alpha <= 0.75
+more_negative = middle["smallest_ritz"] < end_rows["smallest_ritz"].min()
+sharper = middle["largest_ritz"] > end_rows["largest_ritz"].max()
+verdicts = {"barrier": has_barrier, "negative": more_negative, "sharper": sharper}
+for key, holds in verdicts.items():
+    glue(f"verdict_{key}", "holds" if holds else "does not hold", display=False)
+spectrum_table.round(4)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"barrier {barrier:.4f} at alpha {barrier_alpha:.2f} (end losses up to {ends_loss:.4f})")
+for row in spectrum_table.itertuples():
+    print(f"alpha {row.alpha:.2f}  top {row.largest_ritz:.3f}  bottom {row.smallest_ritz:.3f}")
+
+# %% [markdown]
+# ```{glue:figure} fig_interpolation
+# :name: fig-landscape-interpolation
+#
+# Left: loss and accuracy on the straight line from Adam's minimum $\theta_A$ ($\alpha = 0$)
+# to a second, independently trained one $\theta_B$ ($\alpha = 1$), on the training subset
+# (solid) and the test set (dashed). Right: the Hessian's smoothed spectral density at five
+# points of the segment (logarithmic axis; the bulk near zero is orders of magnitude above
+# the outliers).
+# ```
+#
+# The loss on the segment exceeds the straight line between its end values by up to
+# {glue:text}`barrier:.3f` at $\alpha =$ {glue:text}`barrier_alpha:.2f` (end losses at most
+# {glue:text}`ends_loss:.3f`); the test accuracy goes from at least
+# {glue:text}`end_test_acc:.3f` at the ends to {glue:text}`mid_test_acc:.3f` at the midpoint.
+# There the largest Ritz value is
+# {glue:text}`mid_top:.3f` and the smallest {glue:text}`mid_bottom:.3f`, against at most
+# {glue:text}`end_top:.3f` and at least {glue:text}`end_bottom:.3f` at the two minima.
+#
+# What is commonly reported for independently trained networks without aligning their
+# units {cite}`goodfellow2015qualitatively,frankle2020linear,entezari2022role`, and what GradVis
+# shows with spectra between minima, set against this run:
+#
+# * a loss barrier near the middle of the segment (our criterion: an excess over the straight
+#   line of more than 10% of the end losses, at $0.25 \le \alpha \le 0.75$):
+#   {glue:text}`verdict_barrier`;
+# * more negative curvature between the minima than at them (smallest Ritz value at
+#   $\alpha = 0.5$ below both ends): {glue:text}`verdict_negative`;
+# * a sharper top of the spectrum in between (largest Ritz value at $\alpha = 0.5$ above both
+#   ends): {glue:text}`verdict_sharper`.
+#
+# The usual explanation is the networks' symmetry: hidden units can be permuted without
+# changing the function, two independent runs end in differently permuted solutions, and
+# averaging them mixes unrelated units {cite}`entezari2022role`. Curved paths of low loss
+# between such minima have been found {cite}`garipov2018loss,draxler2018essentially`; this
+# chapter only measures the straight one.
+#
+# ## Training as an animation
+#
+# GradVis's videos show, frame by frame, where the optimizer is on the landscape and what the
+# Hessian looks like there. Here: SGD's path on its principal plane (the surface of the
+# figure above) next to the spectral density at each shown checkpoint, on one fixed axis.
+
+# %%
+frames = exp.profile.pick(smoke=3, quick=8, full=20)
+sgd_model, _, sgd_recorder = runs["SGD"]
+shown = np.unique(np.linspace(0, len(sgd_recorder) - 1, frames).round().astype(int))
+sgd_surface, sgd_projection = panels["SGD"]
+frame_spectra = landscape.spectra_at(sgd_model, loss_fn, x_hess, y_hess,
+                                     sgd_recorder.points[shown], num_probes=slq_probes,
+                                     num_steps=slq_steps, seed=exp.seed)
+movie = landscape.training_animation(
+    sgd_surface, sgd_projection.coords[shown], frame_spectra,
+    titles=[f"SGD, step {sgd_recorder.steps[i]}" for i in shown],
+    color=plotting.color("SGD"), figsize=(8.0, 3.0), dpi=60)
+top_over_training = [float(s.nodes.max()) for s in frame_spectra]
+glue("frames", len(shown), display=False)
+glue("top_first", top_over_training[0], display=False)
+glue("top_peak", max(top_over_training), display=False)
+glue("top_last", top_over_training[-1], display=False)
+HTML(movie.to_html())
+
+# %% [markdown]
+# Over the {glue:text}`frames` frames the largest Ritz value goes from
+# {glue:text}`top_first:.2f` at initialisation to a peak of {glue:text}`top_peak:.2f` and ends
+# at {glue:text}`top_last:.2f`. The animation is
+# HTML and JavaScript with its frames embedded (`FuncAnimation.to_jshtml`), so it plays in this
+# page without any external tool.
+#
+# ## What the thesis claims and what we measured
+#
+# * *Eigenvector planes show second-order structure that random planes hide*
+#   {cite}`chatzimichailidis2019gradvis`: on our MLP the raw eigen-planes are strongly
+#   anisotropic where the random planes are round, and the second difference along the raw
+#   unit eigenvector reproduces the eigenvalue to {glue:text}`sd_error_v1:.1e` relative error.
+#   Normalising eigenvectors filter- or layer-wise (as GradVis does before plotting) makes the
+#   axes comparable to random planes but removes this quantitative meaning; the library keeps
+#   both and the tests pin down the difference.
+# * *Trajectories are well described by a plane of principal directions*
+#   {cite}`li2018visualizing,chatzimichailidis2019gradvis`: the planes hold
+#   {glue:text}`explained_SGD:.0%` (SGD), {glue:text}`explained_Adam:.0%` (Adam) and
+#   {glue:text}`explained_SLS:.0%` (SLS) of the paths, by the least-squares measure $E$ that
+#   the usual cosine projection does not report.
+# * *Between independently trained minima there is a barrier with negative curvature*: in this
+#   run the barrier criterion {glue:text}`verdict_barrier`, the more-negative-curvature
+#   criterion {glue:text}`verdict_negative` and the sharper-spectrum criterion
+#   {glue:text}`verdict_sharper`.
+#
+# ## Limitations
+#
+# * One network, one seed per optimizer, and a {glue:text}`num_eval`-sample subset for the
+#   surfaces ({glue:text}`num_hessian` for the Hessians); the `full` profile uses more data,
+#   steps and SLQ probes. The numbers describe this run, not a distribution over seeds.
+# * SLQ with few probes resolves the outliers but only roughly the bulk near zero and its
+#   negative part; the extreme Ritz values are estimates of $\lambda_{\max}$ and
+#   $\lambda_{\min}$, better for the top than for the bottom.
+# * A two-dimensional slice of a $10^4$-dimensional function can mislead however it is chosen:
+#   the eigen-planes are exact only to second order around the centre, and the principal
+#   planes show the part of the path with the largest spread.
+# * Surfaces are evaluated in eval mode with a fixed data subset; for networks with batch
+#   normalisation, `train=True` gives the landscape the optimizer actually sees (batch
+#   statistics), a different function.

@@ -1,0 +1,93 @@
+"""Loss landscapes: directions, surfaces, trajectories, minima and animations.
+
+Everything works in the space of a model's trainable parameters, flattened in
+``named_parameters()`` order (:mod:`~deepoptim.landscape.points`, the layout of
+:mod:`deepoptim.curvature`):
+
+* points (``points.py``): :func:`flat_parameters`, :func:`parameters_of`, :func:`parameters_at`
+  (set a model to a point inside a ``with`` block, restored exactly);
+* directions (``directions.py``): :func:`random_directions` (Gaussian; filter-wise
+  normalisation of Li et al. 2018, layer-wise of GradVis, or unit), :func:`eigen_directions`
+  (top / bottom / both ends of the Hessian spectrum, through :func:`deepoptim.curvature.eigsh`),
+  :func:`pca_directions` (principal directions of checkpoints), :func:`line_direction`, and
+  :func:`normalize_direction` with the explicit rule ``bias`` for biases and normalisation
+  layers;
+* surfaces (``surface.py``): :func:`loss_surface` on a line or a plane and the primitive
+  :func:`evaluate_points`, evaluated for chunks of grid points at once with
+  ``torch.func.functional_call`` and ``torch.vmap`` (``method="loop"`` is the one-point
+  reference); the result is a :class:`Surface`;
+* trajectories (``trajectory.py``): :class:`CheckpointRecorder` (a ``callback`` for
+  :func:`deepoptim.train.train`), :func:`project` (least squares, with the share of the path the
+  plane explains) and :func:`path_grid`;
+* spectra (``spectra.py``): :func:`spectrum_at` / :func:`spectra_at`, the Hessian's spectral
+  density at any point (SLQ);
+* between two points (``interpolation.py``): :func:`interpolate`, :func:`interpolation_points`,
+  :func:`spectra_along`;
+* drawing (``plots.py``, ``animation.py``): :func:`plot_surface`, :func:`plot_path`,
+  :func:`plot_density`, :func:`density_grid`, :func:`default_sigma`, and
+  :func:`training_animation` (one frame per checkpoint, playable HTML with no external tool).
+
+This package uses :mod:`deepoptim.curvature` and knows nothing of training loops, experiments or
+the book; the chapter "Loss landscapes and optimizer trajectories"
+(``notebooks/11_landscapes``) derives and demonstrates it.
+"""
+
+from .animation import TrainingAnimation, training_animation
+from .directions import (
+    BIAS_RULES,
+    NORMALIZATIONS,
+    EigenDirections,
+    PCADirections,
+    eigen_directions,
+    line_direction,
+    normalize_direction,
+    pca_directions,
+    random_directions,
+)
+from .interpolation import interpolate, interpolation_points, spectra_along
+from .plots import default_sigma, density_grid, plot_density, plot_path, plot_surface
+from .points import flat_parameters, parameters_at, parameters_of
+from .spectra import spectra_at, spectrum_at
+from .surface import METHODS, Surface, evaluate_points, loss_surface
+from .trajectory import CheckpointRecorder, Projection, path_grid, project
+
+__all__ = [
+    # points
+    "flat_parameters",
+    "parameters_at",
+    "parameters_of",
+    # directions
+    "BIAS_RULES",
+    "NORMALIZATIONS",
+    "EigenDirections",
+    "PCADirections",
+    "eigen_directions",
+    "line_direction",
+    "normalize_direction",
+    "pca_directions",
+    "random_directions",
+    # surfaces
+    "METHODS",
+    "Surface",
+    "evaluate_points",
+    "loss_surface",
+    # trajectories
+    "CheckpointRecorder",
+    "Projection",
+    "path_grid",
+    "project",
+    # spectra and interpolation
+    "interpolate",
+    "interpolation_points",
+    "spectra_along",
+    "spectra_at",
+    "spectrum_at",
+    # drawing
+    "TrainingAnimation",
+    "default_sigma",
+    "density_grid",
+    "plot_density",
+    "plot_path",
+    "plot_surface",
+    "training_animation",
+]

@@ -1,0 +1,291 @@
+r"""Loss and accuracy on lines and planes through a point of parameter space.
+
+For a centre :math:`\theta_c`, directions :math:`d_1, \dots, d_k` (``k = 1``: a line, ``k = 2``: a
+plane) and coordinates :math:`c \in \mathbb{R}^k`, the surface is
+
+.. math::
+
+    L(c) = \frac{1}{|S|}\sum_{i \in S} \ell\big(f_{\theta(c)}(x_i), y_i\big), \qquad
+    \theta(c) = \theta_c + \sum_j c_j\, d_j,
+
+over a fixed data set :math:`S`, with the accuracy :math:`\frac{1}{|S|}\sum_i
+[\arg\max f_{\theta(c)}(x_i) = y_i]` beside it. The points :math:`\theta(c)` are formed in
+float64 and cast to the model's dtype, so the point at :math:`c = 0` is the centre exactly.
+
+**Batched evaluation** (``method="batched"``, the default): the network is called as a function
+of its parameters (``torch.func.functional_call``) and ``torch.vmap`` maps it over a chunk of
+``chunk_size`` grid points at once: every layer of the chunk runs as one batched matrix product
+instead of ``chunk_size`` small ones, and no copy of the model is made. The data set is split
+into batches of ``batch_size`` samples (each weighted by its size, so the split does not change
+the result); memory grows as ``chunk_size * batch_size`` activations. ``method="loop"`` is the
+reference the batched path is tested against: it writes each point's parameters into the model
+and calls it, one point after another, as the usual landscape scripts do.
+
+The model is left as it was: the batched path never writes into it; the loop writes and then
+restores every parameter bit for bit; both restore every module's train/eval flag. By default
+the model is evaluated in eval mode (batch normalisation uses its running statistics). With
+``train=True`` batch normalisation uses each data batch's statistics (per grid point), and its
+running statistics are neither used nor updated; dropout is then rejected (each point would see
+different random masks).
+
+The book draws these surfaces in "Loss landscapes and optimizer trajectories"
+(``notebooks/11_landscapes``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+
+from deepoptim._checks import check_choice, check_int_at_least
+from deepoptim.curvature import unflatten
+from deepoptim.curvature.operators import forward_mode
+
+from .points import check_vector, flat_parameters, parameters_of
+
+__all__ = ["METHODS", "Surface", "evaluate_points", "loss_surface"]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+#: How grid points are evaluated: ``vmap`` over chunks of points, or one point at a time.
+METHODS = ("batched", "loop")
+
+
+@dataclasses.dataclass(frozen=True)
+class Surface:
+    """The loss (and accuracy) on a line or a plane.
+
+    Attributes:
+        x: ``(nx,)`` float64, the coordinates along the first direction.
+        y: ``(ny,)`` float64 along the second direction, or ``None`` for a line.
+        loss: float64, ``(nx,)`` on a line; ``(ny, nx)`` on a plane, with ``loss[j, i]`` at
+            :math:`(x_i, y_j)` (the layout of ``matplotlib``'s ``contour(x, y, loss)``).
+        accuracy: the same shape as ``loss``, or ``None`` if not computed.
+        center: ``(n,)``, :math:`\\theta_c`.
+        directions: ``(k, n)``, the directions (``k`` = 1 or 2).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor | None
+    loss: torch.Tensor
+    accuracy: torch.Tensor | None
+    center: torch.Tensor
+    directions: torch.Tensor
+
+    def point(self, coords: Sequence[float]) -> torch.Tensor:
+        """:math:`\\theta(c)` for coordinates ``c`` (one per direction), in float64."""
+        coords = torch.as_tensor(coords, dtype=torch.float64).reshape(-1)
+        if len(coords) != len(self.directions):
+            raise ValueError(f"Invalid coords value: {coords.tolist()} (expected "
+                             f"{len(self.directions)} coordinates)")
+        return self.center.to(torch.float64) + coords @ self.directions.to(torch.float64)
+
+
+def _check_data(inputs: object, targets: object) -> None:
+    if not isinstance(inputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        raise TypeError("inputs and targets must be torch.Tensors")
+    if inputs.dim() == 0 or targets.dim() == 0 or len(inputs) == 0 \
+            or len(inputs) != len(targets):
+        raise ValueError(f"Invalid inputs value: {tuple(inputs.shape)} inputs and "
+                         f"{tuple(targets.shape)} targets (expected as many targets as inputs, "
+                         "at least one)")
+
+
+def _check_directions(directions: object, dim: int) -> torch.Tensor:
+    """Directions as a ``(k, n)`` tensor (a single ``(n,)`` direction becomes ``(1, n)``)."""
+    if not isinstance(directions, torch.Tensor):
+        raise TypeError(f"directions must be a torch.Tensor, got {type(directions).__name__}")
+    directions = directions.detach()
+    if directions.dim() == 1:
+        directions = directions.unsqueeze(0)
+    if directions.dim() != 2 or directions.shape[1] != dim or len(directions) == 0 \
+            or not directions.is_floating_point():
+        raise ValueError(f"Invalid directions value: shape {tuple(directions.shape)} (expected "
+                         f"(k, n) floating point directions with n = {dim} trainable parameters)")
+    return directions
+
+
+def _check_no_dropout(model: nn.Module, train: bool) -> None:
+    active = [name for name, m in model.named_modules()
+              if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
+    if train and active:
+        raise ValueError(f"Invalid train value: True with active dropout in {active} (every "
+                         "point would see different random masks)")
+
+
+def _data_batches(inputs: torch.Tensor, targets: torch.Tensor, batch_size: int | None
+                  ) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+    """``(inputs, targets, weight)`` per batch, the weights summing to one."""
+    step = batch_size or len(inputs)
+    return [(inputs[i:i + step], targets[i:i + step], len(inputs[i:i + step]) / len(inputs))
+            for i in range(0, len(inputs), step)]
+
+
+def _batch_result(outputs: torch.Tensor, targets: torch.Tensor, loss_fn: LossFn,
+                  accuracy: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's mean loss and its number of correct predictions (0 if not asked)."""
+    loss = loss_fn(outputs, targets)
+    if not accuracy:
+        return loss, torch.zeros((), dtype=loss.dtype, device=loss.device)
+    return loss, (outputs.argmax(dim=-1) == targets).sum().to(loss.dtype)
+
+
+class _Grid:
+    """The points :math:`\\theta_c + c D` of a batch of coordinates, in the model's layout."""
+
+    def __init__(self, model: nn.Module, center: torch.Tensor | None,
+                 directions: torch.Tensor, coords: torch.Tensor) -> None:
+        self.like = parameters_of(model)
+        dim = sum(t.numel() for t in self.like.values())
+        first = next(iter(self.like.values()))
+        self.dtype, self.device = first.dtype, first.device
+        center = flat_parameters(model) if center is None else check_vector("center", center,
+                                                                            dim)
+        self.directions = _check_directions(directions, dim).to(self.device, torch.float64)
+        self.center = center.to(self.device, torch.float64)
+        if not isinstance(coords, torch.Tensor):
+            coords = torch.as_tensor(coords, dtype=torch.float64)
+        if coords.dim() == 1 and len(self.directions) == 1:
+            coords = coords.unsqueeze(1)
+        if coords.dim() != 2 or coords.shape[1] != len(self.directions) or len(coords) == 0:
+            raise ValueError(f"Invalid coords value: shape {tuple(coords.shape)} (expected "
+                             f"(P, {len(self.directions)}), one row per point)")
+        self.coords = coords.to(self.device, torch.float64)
+
+    def points(self, begin: int, end: int) -> torch.Tensor:
+        """The flat points of rows ``begin:end``, ``(P, n)`` in the model's dtype."""
+        return (self.center + self.coords[begin:end] @ self.directions).to(self.dtype)
+
+
+def _evaluate_batched(model: nn.Module, grid: _Grid, batches, loss_fn: LossFn, accuracy: bool,
+                      chunk_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def one_point(params, x, y):
+        return _batch_result(functional_call(model, params, (x,)), y, loss_fn, accuracy)
+
+    mapped = vmap(one_point, in_dims=(0, None, None))
+    losses, correct = [], []
+    for begin in range(0, len(grid.coords), chunk_size):
+        params = unflatten(grid.points(begin, begin + chunk_size), grid.like)
+        loss, hits = 0.0, 0.0
+        for x, y, weight in batches:
+            batch_loss, batch_hits = mapped(params, x, y)
+            loss = loss + weight * batch_loss.to(torch.float64)
+            hits = hits + batch_hits.to(torch.float64)
+        losses.append(loss)
+        correct.append(hits)
+    return torch.cat(losses), torch.cat(correct)
+
+
+def _evaluate_loop(model: nn.Module, grid: _Grid, batches, loss_fn: LossFn, accuracy: bool
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    named = {name: p for name, p in model.named_parameters() if p.requires_grad}
+    losses, correct = [], []
+    try:
+        for index in range(len(grid.coords)):
+            for name, value in unflatten(grid.points(index, index + 1)[0], grid.like).items():
+                named[name].copy_(value)
+            loss, hits = 0.0, 0.0
+            for x, y, weight in batches:
+                batch_loss, batch_hits = _batch_result(model(x), y, loss_fn, accuracy)
+                loss += weight * float(batch_loss)
+                hits += float(batch_hits)
+            losses.append(loss)
+            correct.append(hits)
+    finally:
+        for name, value in grid.like.items():
+            named[name].copy_(value)
+    return (torch.tensor(losses, dtype=torch.float64),
+            torch.tensor(correct, dtype=torch.float64))
+
+
+def evaluate_points(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
+                    targets: torch.Tensor, directions: torch.Tensor, coords: torch.Tensor, *,
+                    center: torch.Tensor | None = None, batch_size: int | None = None,
+                    chunk_size: int = 32, train: bool = False, accuracy: bool = True,
+                    method: str = "batched") -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Loss and accuracy at the points :math:`\\theta_c + \\sum_j c_j d_j` of ``coords``.
+
+    Args:
+        model: the network; left as it was (see the module docstring).
+        loss_fn: ``loss_fn(outputs, targets)``, the mean loss of a batch.
+        inputs, targets: the data set :math:`S`.
+        directions: ``(k, n)`` (or one ``(n,)``) in the layout of
+            :mod:`deepoptim.landscape.points`.
+        coords: ``(P, k)``, one row of coordinates per point (``(P,)`` when ``k = 1``).
+        center: :math:`\\theta_c`, ``(n,)``; default the model's parameters.
+        batch_size: samples per forward pass; ``None``: all at once.
+        chunk_size: grid points per ``vmap`` call (``method="batched"``).
+        train: evaluate in train mode (see the module docstring).
+        accuracy: also count correct predictions (``argmax`` of the outputs' last dimension
+            against integer targets); ``False`` for other tasks.
+        method: ``"batched"`` or ``"loop"``.
+
+    Returns:
+        ``(loss, accuracy)``, each ``(P,)`` float64 (accuracy ``None`` if not asked).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    _check_data(inputs, targets)
+    if batch_size is not None:
+        check_int_at_least("batch_size", batch_size, 1)
+    check_int_at_least("chunk_size", chunk_size, 1)
+    check_choice("method", method, METHODS)
+    _check_no_dropout(model, train)
+    grid = _Grid(model, center, directions, coords)
+    batches = _data_batches(inputs, targets, batch_size)
+    with torch.no_grad(), forward_mode(model, train):
+        if method == "batched":
+            loss, correct = _evaluate_batched(model, grid, batches, loss_fn, accuracy,
+                                              chunk_size)
+        else:
+            loss, correct = _evaluate_loop(model, grid, batches, loss_fn, accuracy)
+    return loss.cpu(), (correct.cpu() / len(inputs)) if accuracy else None
+
+
+def _axis(name: str, values: object) -> torch.Tensor:
+    axis = torch.as_tensor(values, dtype=torch.float64).detach().cpu()
+    if axis.dim() != 1 or len(axis) == 0 or not torch.isfinite(axis).all():
+        raise ValueError(f"Invalid {name} value: expected a non-empty 1-D sequence of finite "
+                         "coordinates")
+    return axis
+
+
+def loss_surface(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
+                 targets: torch.Tensor, directions: torch.Tensor, x: Sequence[float],
+                 y: Sequence[float] | None = None, *, center: torch.Tensor | None = None,
+                 batch_size: int | None = None, chunk_size: int = 32, train: bool = False,
+                 accuracy: bool = True, method: str = "batched") -> Surface:
+    """The loss (and accuracy) on a line (``y=None``, one direction) or a plane (two).
+
+    ``x`` and ``y`` are the coordinates along the first and second direction; the plane is
+    their grid, ``len(x) * len(y)`` points. The other arguments are those of
+    :func:`evaluate_points`.
+    """
+    x_axis = _axis("x", x)
+    y_axis = None if y is None else _axis("y", y)
+    if not isinstance(directions, torch.Tensor):
+        raise TypeError(f"directions must be a torch.Tensor, got {type(directions).__name__}")
+    count = 1 if directions.dim() == 1 else len(directions)
+    expected = 1 if y_axis is None else 2
+    if count != expected:
+        raise ValueError(f"Invalid directions value: {count} direction(s) (expected {expected} "
+                         f"for {'a line' if expected == 1 else 'a plane'})")
+    if y_axis is None:
+        coords = x_axis.unsqueeze(1)
+    else:
+        grid_y, grid_x = torch.meshgrid(y_axis, x_axis, indexing="ij")
+        coords = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
+    loss, acc = evaluate_points(model, loss_fn, inputs, targets, directions, coords,
+                                center=center, batch_size=batch_size, chunk_size=chunk_size,
+                                train=train, accuracy=accuracy, method=method)
+    shape = (len(x_axis),) if y_axis is None else (len(y_axis), len(x_axis))
+    center = flat_parameters(model) if center is None else center.detach().clone()
+    return Surface(x=x_axis, y=y_axis, loss=loss.reshape(shape),
+                   accuracy=None if acc is None else acc.reshape(shape), center=center,
+                   directions=_check_directions(directions, center.numel()).clone())

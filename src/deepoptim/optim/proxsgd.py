@@ -1,0 +1,448 @@
+r"""ProxSGD: stochastic proximal gradient with momentum, for regularised and constrained training.
+
+Problem: :math:`\min_{x \in \mathcal X} f(x) + r(x)` with :math:`f` the (mini-batch) loss,
+:math:`r` a convex, possibly non-smooth regulariser and :math:`\mathcal X` a box. One step
+(:math:`t = 0, 1, \ldots` counts the steps of each parameter):
+
+.. math::
+
+    v_t &= (1 - \rho_t)\, v_{t-1} + \rho_t\, g_t
+        && \text{momentum as a convex combination, } v_{-1} = 0 \\
+    s_t &= \beta s_{t-1} + (1 - \beta)\, g_t^2, \quad
+        \tau_t = \sqrt{s_t / (1 - \beta^{t+1})} + \delta
+        && \text{Adam-like curvature proxy (``adaptive=True``), else } \tau_t = 1 \\
+    \hat x_t &= \arg\min_{x \in \mathcal X} \, (x - x_t)^\top v_t
+        + \tfrac12 (x - x_t)^\top \operatorname{diag}(\tau_t)(x - x_t) + r(x)
+        = \operatorname{prox}_{r, \tau_t}\!\big(x_t - v_t / \tau_t\big) \\
+    x_{t+1} &= x_t + \epsilon_t (\hat x_t - x_t), \qquad
+        \epsilon_t = \frac{\epsilon_0}{(t + c)^{a_\epsilon}}, \quad
+        \rho_t = \frac{\rho_0}{(t + c)^{a_\rho}}
+
+with ``lr`` :math:`=\epsilon_0`, ``lr_decay`` :math:`=a_\epsilon`, ``rho`` :math:`=\rho_0`,
+``rho_decay`` :math:`=a_\rho`, ``step_offset`` :math:`=c` (4 in the paper), ``beta``,
+``eps`` :math:`=\delta`. The subproblem is solved in closed form by :mod:`deepoptim.prox`.
+The paper proves that every limit point is stationary when
+:math:`\epsilon_t, \rho_t \to 0`, :math:`\sum \epsilon_t = \sum \rho_t = \infty`,
+:math:`\sum \epsilon_t^2, \sum \rho_t^2 < \infty`, :math:`\epsilon_t / \rho_t \to 0` and
+:math:`\tau_t` is bounded away from 0 and infinity; ``lr_decay=rho_decay=0`` gives constant
+schedules (a common practical choice that the theorem does not cover).
+
+**Why the weights approach zero but do not reach it.** The proximal point :math:`\hat x_t`
+has exact zeros (soft thresholding), but the parameters move only a fraction
+:math:`\epsilon_t` of the way to it: a coordinate whose proximal point stays 0 decays as
+:math:`x_{t+k} = x_t \prod_{j<k} (1 - \epsilon_{t+j})`, geometrically, never to 0 in finite
+time. Sparsity is therefore reported both ways: the fraction of exact zeros of
+:math:`\hat x_t` (the diagnostics below) and the fraction of parameters below a magnitude
+threshold (:func:`deepoptim.sparsity.threshold_sparsity`).
+
+Regularisers and constraints, per parameter group (``regularizer``, ``mu``, ``mu2``,
+``bounds``):
+
+- ``None``: :math:`r = 0` (with ``bounds`` a projected method, e.g. binarised networks in
+  :math:`[-1, 1]`);
+- ``"l1"``: :math:`\mu\|x\|_1`, optionally with ``bounds``;
+- ``"elastic_net"``: :math:`\mu\|x\|_1 + \frac{\mu_2}{2}\|x\|_2^2`, optionally with ``bounds``;
+- ``"group_lasso"``: :math:`\sum_g \mu_g \|x_g\|_2` (GSparsity, Chatzimichailidis' thesis):
+  ``group_by="row"`` makes group :math:`k` the :math:`k`-th row (index along dimension 0) of
+  *every* tensor of the parameter group together, e.g. an output filter of a convolution with
+  its bias and batch-norm scale and shift (all tensors must have the same size along
+  dimension 0); ``group_by="all"`` makes the whole parameter group one group, e.g. one
+  operation of a cell-based network across all cells. ``group_normalization`` sets
+  :math:`\mu_g = \mu` (``"none"``), :math:`\mu/\sqrt{d_g}` (``"div"``) or
+  :math:`\mu\sqrt{d_g}` (``"mul"``), :math:`d_g` the group's size. With ``adaptive=True``
+  the group subproblem uses the group's mean curvature :math:`\bar\tau_g` in place of
+  :math:`\operatorname{diag}(\tau_t)`, which keeps it in closed form (as GSparsity does). Box
+  constraints are not combined with the group lasso (the problem is not separable).
+
+Parameters without a gradient are skipped (a group lasso group is then formed by the
+parameters that have one).
+
+Special cases (tested): with :math:`r = 0`, no box, :math:`\tau = 1` and constant schedules,
+ProxSGD is SGD with momentum as an exponential moving average. It equals
+``torch.optim.SGD(lr=ε, momentum=1-ρ, dampening=1-ρ)`` exactly when the momentum starts at
+the first gradient (``momentum_init="gradient"``, :math:`v_{-1} = g_0`), because torch's
+first step sets its buffer to the undamped gradient. With the paper's :math:`v_{-1} = 0`
+(``momentum_init="zero"``) the buffer lags by :math:`(1-\rho)^{t+1} g_0`. With
+``adaptive=True`` it is Adam with :math:`\beta_1 = 1 - \rho_t` (time-varying unless
+``rho_decay=0``), **without** the first-moment bias correction, the second moment
+bias-corrected, and step :math:`\epsilon_t`.
+
+Diagnostics (``self.state[DIAGNOSTICS]``, refreshed by every step):
+``step_size`` and ``rho`` (:math:`\epsilon_t`, :math:`\rho_t` per parameter group),
+``prox_zero_fraction`` (fraction of the regularised coordinates that are exactly 0 in
+:math:`\hat x_t`), ``prox_zero_groups`` (fraction of the group-lasso groups that are exactly
+0 in :math:`\hat x_t`), ``num_groups`` and ``nonfinite_skips`` (steps skipped because the loss
+or a gradient was not finite; the parameters are then left unchanged). :meth:`group_norms`
+returns the current norm of every group and :meth:`penalty` the value of :math:`r(x)`.
+
+Source: Y. Yang, Y. Yuan, A. Chatzimichailidis, R. J. G. van Sloun, L. Lei, S. Chatzinotas,
+"ProxSGD: Training Structured Neural Networks under Regularization and Constraints",
+ICLR 2020; the group variant from "GSparsity: Unifying Network Pruning and Neural
+Architecture Search by Group Sparsity" (AutoML-Conf 2022 workshop). Book chapters
+"ProxSGD" (``notebooks/12_proxsgd.py``) and "Group sparsity: pruning and architecture
+search" (``notebooks/13_group_sparsity.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from deepoptim import prox
+from deepoptim._checks import (
+    check_choice,
+    check_in_range,
+    check_non_negative,
+    check_positive,
+)
+from deepoptim.optim._base import DIAGNOSTICS, Closure, check_sparse_grad, loss_and_grad
+
+__all__ = ["ProxSGD"]
+
+REGULARIZERS = (None, "l1", "elastic_net", "group_lasso")
+GROUP_BY = ("row", "all")
+GROUP_NORMALIZATIONS = ("none", "div", "mul")
+MOMENTUM_INITS = ("zero", "gradient")
+_ELEMENTWISE_SPARSE = ("l1", "elastic_net")
+
+
+def _check_bounds(bounds: Any) -> None:
+    """``None`` or a pair ``(lower, upper)`` of reals or ``None`` with ``lower < upper``."""
+    if bounds is None:
+        return
+    if not isinstance(bounds, (tuple, list)) or len(bounds) != 2:
+        raise ValueError(f"Invalid bounds value: {bounds!r} (expected None or (lower, upper))")
+    for name, bound in zip(("bounds[0]", "bounds[1]"), bounds, strict=True):
+        if bound is not None:
+            check_in_range(name, bound, -math.inf, math.inf, low_inclusive=False)
+    lower, upper = bounds
+    if lower is not None and upper is not None and not lower < upper:
+        raise ValueError(f"Invalid bounds value: {tuple(bounds)!r} (expected lower < upper)")
+
+
+def _check_hyperparameters(group: dict[str, Any]) -> None:
+    """Validate one parameter group's hyperparameters (or the defaults), naming the bad value."""
+    check_non_negative("lr", group["lr"])
+    check_non_negative("lr_decay", group["lr_decay"])
+    check_in_range("rho", group["rho"], 0.0, 1.0, low_inclusive=False, high_inclusive=True)
+    check_non_negative("rho_decay", group["rho_decay"])
+    check_in_range("step_offset", group["step_offset"], 1.0, math.inf)
+    if not isinstance(group["adaptive"], bool):
+        raise TypeError(f"adaptive must be a bool, got {type(group['adaptive']).__name__}")
+    check_in_range("beta", group["beta"], 0.0, 1.0)
+    check_positive("eps", group["eps"])
+    check_choice("regularizer", group["regularizer"], REGULARIZERS)
+    check_non_negative("mu", group["mu"])
+    check_non_negative("mu2", group["mu2"])
+    _check_bounds(group["bounds"])
+    check_choice("group_by", group["group_by"], GROUP_BY)
+    check_choice("group_normalization", group["group_normalization"], GROUP_NORMALIZATIONS)
+    check_choice("momentum_init", group["momentum_init"], MOMENTUM_INITS)
+    if group["regularizer"] == "group_lasso" and group["bounds"] is not None:
+        raise ValueError(
+            f"Invalid bounds value: {tuple(group['bounds'])!r} (box constraints cannot be "
+            "combined with regularizer='group_lasso')"
+        )
+
+
+def _check_groupable(group: dict[str, Any]) -> None:
+    """Row groups need every tensor of the parameter group to have the same size along dim 0."""
+    if group["regularizer"] != "group_lasso" or group["group_by"] != "row":
+        return
+    shapes = [tuple(p.shape) for p in group["params"]]
+    if any(len(shape) == 0 for shape in shapes) or len({shape[0] for shape in shapes}) > 1:
+        raise ValueError(
+            f"Invalid group_by value: 'row' for tensors of shapes {shapes} (row groups need "
+            "every tensor of the parameter group to have the same size along dimension 0)"
+        )
+
+
+class ProxSGD(torch.optim.Optimizer):
+    """Proximal SGD with convex-combination momentum (Yang et al., ICLR 2020); see the module
+    docstring for the update, the regularisers and the diagnostics.
+
+    Args:
+        params: parameters or parameter groups; every hyperparameter below can be set per group.
+        lr: initial step size :math:`\\epsilon_0`.
+        lr_decay: exponent :math:`a_\\epsilon` of the step-size schedule (0: constant).
+        rho: initial momentum weight :math:`\\rho_0 \\in (0, 1]` of the *new* gradient.
+        rho_decay: exponent :math:`a_\\rho` of the momentum schedule (0: constant).
+        step_offset: :math:`c` in :math:`(t + c)^{a}`, at least 1.
+        adaptive: use the Adam-like curvature proxy :math:`\\tau_t` (else :math:`\\tau = 1`).
+        beta: decay of the squared-gradient average of the curvature proxy.
+        eps: :math:`\\delta`, added to :math:`\\tau_t`.
+        regularizer: ``None``, ``"l1"``, ``"elastic_net"`` or ``"group_lasso"``.
+        mu: weight of the l1 or group-lasso term.
+        mu2: weight of the squared l2 term of the elastic net.
+        bounds: ``None`` or a box ``(lower, upper)`` (``None`` on a side: unbounded).
+        group_by: ``"row"`` or ``"all"``, the groups of the group lasso.
+        group_normalization: ``"none"``, ``"div"`` or ``"mul"``, scaling of ``mu`` by the
+            square root of the group size.
+        momentum_init: ``"zero"`` (the paper) or ``"gradient"`` (:math:`v_{-1} = g_0`).
+    """
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor] | Iterable[dict[str, Any]] | None,
+        lr: float = 0.06,
+        lr_decay: float = 0.5,
+        rho: float = 0.9,
+        rho_decay: float = 0.5,
+        step_offset: float = 4,
+        adaptive: bool = False,
+        beta: float = 0.999,
+        eps: float = 1e-8,
+        regularizer: str | None = None,
+        mu: float = 0.0,
+        mu2: float = 0.0,
+        bounds: tuple[float | None, float | None] | None = None,
+        group_by: str = "row",
+        group_normalization: str = "none",
+        momentum_init: str = "zero",
+    ) -> None:
+        defaults = dict(lr=lr, lr_decay=lr_decay, rho=rho, rho_decay=rho_decay,
+                        step_offset=step_offset, adaptive=adaptive, beta=beta, eps=eps,
+                        regularizer=regularizer, mu=mu, mu2=mu2, bounds=bounds,
+                        group_by=group_by, group_normalization=group_normalization,
+                        momentum_init=momentum_init)
+        _check_hyperparameters(defaults)
+        super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group after validating its hyperparameters (defaults filled in) and its
+        group structure; an invalid group is not added."""
+        super().add_param_group(param_group)
+        try:
+            _check_hyperparameters(self.param_groups[-1])
+            _check_groupable(self.param_groups[-1])
+        except (TypeError, ValueError):
+            self.param_groups.pop()
+            raise
+
+    # ------------------------------------------------------------------ the step
+
+    @torch.no_grad()
+    def step(self, closure: Closure | None = None) -> torch.Tensor | None:
+        """One ProxSGD step; ``closure`` (optional) re-evaluates the loss and its gradients."""
+        loss = loss_and_grad(closure) if closure is not None else None
+        previous = self.state.get(DIAGNOSTICS, {})
+        skips = int(previous.get("nonfinite_skips", 0))
+        grads = [p.grad for group in self.param_groups for p in group["params"]
+                 if p.grad is not None]
+        for grad in grads:
+            check_sparse_grad(grad, type(self).__name__)
+        if not _all_finite(loss, grads):
+            self.state[DIAGNOSTICS] = {**previous, "nonfinite_skips": skips + 1}
+            return loss
+        counts = _ZeroCounts()
+        step_sizes, rhos = [], []
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            eps_t, rho_t = self._advance(group, params)
+            step_sizes.append(eps_t)
+            rhos.append(rho_t)
+            if not params:
+                continue
+            if group["regularizer"] == "group_lasso":
+                self._group_update(group, params, counts)
+            else:
+                self._elementwise_update(group, params, counts)
+        self.state[DIAGNOSTICS] = {
+            "step_size": torch.tensor(step_sizes, dtype=torch.float64),
+            "rho": torch.tensor(rhos, dtype=torch.float64),
+            "prox_zero_fraction": counts.fraction(counts.zero_coords, counts.coords),
+            "prox_zero_groups": counts.fraction(counts.zero_groups, counts.groups),
+            "num_groups": counts.groups,
+            "nonfinite_skips": skips,
+        }
+        return loss
+
+    def _advance(self, group: dict[str, Any], params: list[torch.Tensor]) -> tuple[float, float]:
+        """Update every parameter's momentum (and curvature) state; return the group's
+        :math:`(\\epsilon_t, \\rho_t)` of its first parameter (0, 0 without gradients)."""
+        schedule = (0.0, 0.0)
+        for index, p in enumerate(params):
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                init = p.grad if group["momentum_init"] == "gradient" else torch.zeros_like(p)
+                state["momentum_buffer"] = init.clone(memory_format=torch.preserve_format)
+                if group["adaptive"]:
+                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            eps_t, rho_t = _schedules(group, state["step"])
+            state["momentum_buffer"].lerp_(p.grad, rho_t)
+            if group["adaptive"]:
+                beta = group["beta"]
+                state["exp_avg_sq"].mul_(beta).addcmul_(p.grad, p.grad, value=1 - beta)
+            state["step"] += 1
+            if index == 0:
+                schedule = (eps_t, rho_t)
+        return schedule
+
+    def _curvature(self, group: dict[str, Any], p: torch.Tensor) -> torch.Tensor | None:
+        """:math:`\\tau_t` of one parameter (its step already counted), or None for
+        :math:`\\tau = 1`."""
+        if not group["adaptive"]:
+            return None
+        state = self.state[p]
+        correction = math.sqrt(1 - group["beta"] ** state["step"])
+        return (state["exp_avg_sq"].sqrt() / correction).add_(group["eps"])
+
+    def _elementwise_update(self, group: dict[str, Any], params: list[torch.Tensor],
+                            counts: _ZeroCounts) -> None:
+        """:math:`x \\leftarrow x + \\epsilon_t(\\hat x - x)` with an elementwise prox."""
+        regularizer, bounds = group["regularizer"], group["bounds"]
+        for p in params:
+            state = self.state[p]
+            eps_t, _ = _schedules(group, state["step"] - 1)
+            v, tau = state["momentum_buffer"], self._curvature(group, p)
+            if regularizer is None and bounds is None:  # prox = identity: x - eps v / tau
+                if tau is None:
+                    p.add_(v, alpha=-eps_t)
+                else:
+                    p.addcdiv_(v, tau, value=-eps_t)
+                continue
+            b = p - v if tau is None else torch.addcdiv(p, v, tau, value=-1)
+            x_hat = _elementwise_prox_(b, group, 1.0 if tau is None else tau)
+            if regularizer in _ELEMENTWISE_SPARSE:
+                counts.zero_coords += x_hat.numel() - int(torch.count_nonzero(x_hat))
+                counts.coords += x_hat.numel()
+            p.lerp_(x_hat, eps_t)
+
+    def _group_update(self, group: dict[str, Any], params: list[torch.Tensor],
+                      counts: _ZeroCounts) -> None:
+        """:math:`x \\leftarrow x + \\epsilon_t(\\hat x - x)` with the group-lasso prox, the
+        groups' scalar curvature being the mean of :math:`\\tau_t` over each group."""
+        taus = [self._curvature(group, p) for p in params]
+        rows = group["group_by"] == "row"
+        sizes = _group_sizes(params, rows)
+        scale = 1.0 if taus[0] is None else _group_mean(taus, sizes, rows)
+        b = [p - self.state[p]["momentum_buffer"] / _scale_of(scale, p, rows)
+             for p in params]
+        weight = _group_weight(group, sizes)
+        if rows:
+            x_hat = prox.prox_group_lasso_rows(b, weight, scale)
+            zero = prox.group_norms_rows(x_hat) == 0
+        else:
+            x_hat = prox.prox_group_lasso(b, weight, scale)
+            zero = (prox.joint_norm(x_hat) == 0).reshape(1)
+        counts.zero_groups += int(zero.sum())
+        counts.groups += zero.numel()
+        counts.zero_coords += int((zero.to(sizes.dtype) * sizes).sum())
+        counts.coords += sum(p.numel() for p in params)
+        for p, target in zip(params, x_hat, strict=True):
+            eps_t, _ = _schedules(group, self.state[p]["step"] - 1)
+            p.lerp_(target, eps_t)
+
+    # ------------------------------------------------------------------ inspection
+
+    @torch.no_grad()
+    def group_norms(self) -> list[torch.Tensor | None]:
+        """Per parameter group: the current norms :math:`\\|x_g\\|_2` of its group-lasso
+        groups (one per row, or one for ``group_by="all"``), or ``None`` without a group lasso."""
+        norms: list[torch.Tensor | None] = []
+        for group in self.param_groups:
+            if group["regularizer"] != "group_lasso":
+                norms.append(None)
+            elif group["group_by"] == "row":
+                norms.append(prox.group_norms_rows(group["params"]))
+            else:
+                norms.append(prox.joint_norm(group["params"]).reshape(1))
+        return norms
+
+    @torch.no_grad()
+    def penalty(self) -> float:
+        """The regulariser :math:`r(x)` summed over all parameter groups (box indicators are 0
+        at feasible points and not included)."""
+        total = 0.0
+        for group, norms in zip(self.param_groups, self.group_norms(), strict=True):
+            params = group["params"]
+            if group["regularizer"] in _ELEMENTWISE_SPARSE:
+                total += group["mu"] * sum(float(p.abs().sum()) for p in params)
+            if group["regularizer"] == "elastic_net":
+                total += 0.5 * group["mu2"] * sum(float(p.pow(2).sum()) for p in params)
+            if norms is not None:
+                sizes = _group_sizes(params, group["group_by"] == "row")
+                total += float((_group_weight(group, sizes) * norms).sum())
+        return total
+
+
+class _ZeroCounts:
+    """Counters of exact zeros in the proximal points of one step."""
+
+    def __init__(self) -> None:
+        self.zero_coords = self.coords = self.zero_groups = self.groups = 0
+
+    @staticmethod
+    def fraction(part: int, whole: int) -> float:
+        return part / whole if whole else 0.0
+
+
+def _all_finite(loss: torch.Tensor | None, grads: list[torch.Tensor]) -> bool:
+    """Whether the loss (if any) and every gradient entry are finite.
+
+    One sum per tensor (a NaN or an infinity makes the sum non-finite; vectorised sums are far
+    cheaper on a CPU than ``isfinite``), then a single check and synchronisation. A sum can
+    overflow only for finite entries near the dtype's maximum, where a skipped step is safe.
+    """
+    sums = [] if loss is None else [loss.detach().sum()]
+    sums += [g.sum() for g in grads]
+    return not sums or bool(torch.isfinite(torch.stack(sums)).all())
+
+
+def _schedules(group: dict[str, Any], t: int) -> tuple[float, float]:
+    """:math:`\\epsilon_t = \\epsilon_0/(t+c)^{a_\\epsilon}` and
+    :math:`\\rho_t = \\rho_0/(t+c)^{a_\\rho}`."""
+    base = t + group["step_offset"]
+    return group["lr"] / base ** group["lr_decay"], group["rho"] / base ** group["rho_decay"]
+
+
+def _elementwise_prox_(b: torch.Tensor, group: dict[str, Any], tau: float | torch.Tensor
+                       ) -> torch.Tensor:
+    """The closed-form prox of the group's elementwise regulariser, clipped to its box,
+    overwriting the temporary ``b``."""
+    regularizer = group["regularizer"]
+    if regularizer == "l1":
+        b = prox.prox_l1(b, group["mu"], tau, inplace=True)
+    elif regularizer == "elastic_net":
+        b = prox.prox_elastic_net(b, group["mu"], group["mu2"], tau, inplace=True)
+    if group["bounds"] is not None:
+        b = prox.prox_box(b, *group["bounds"], inplace=True)
+    return b
+
+
+def _group_sizes(params: list[torch.Tensor], rows: bool) -> torch.Tensor:
+    """The number of entries :math:`d_g` of each group (one per row, or one), in the
+    parameters' dtype."""
+    total = sum(p.numel() for p in params)
+    count = params[0].shape[0] if rows else 1
+    return torch.full((count,), total / count, dtype=params[0].dtype, device=params[0].device)
+
+
+def _group_weight(group: dict[str, Any], sizes: torch.Tensor) -> torch.Tensor | float:
+    """:math:`\\mu_g`: ``mu`` scaled by the group normalisation."""
+    normalization = group["group_normalization"]
+    if normalization == "none":
+        return group["mu"]
+    root = sizes.sqrt()
+    weight = group["mu"] / root if normalization == "div" else group["mu"] * root
+    return weight if len(weight) > 1 else float(weight[0])
+
+
+def _group_mean(taus: list[torch.Tensor], sizes: torch.Tensor, rows: bool) -> torch.Tensor:
+    """:math:`\\bar\\tau_g`, the mean curvature over each group (per row, or of all entries)."""
+    if rows:
+        sums = torch.stack([t.reshape(t.shape[0], -1).sum(1) for t in taus]).sum(0)
+        return sums / sizes.to(sums.dtype)
+    return torch.stack([t.sum() for t in taus]).sum() / float(sizes[0])
+
+
+def _scale_of(scale: float | torch.Tensor, p: torch.Tensor, rows: bool
+              ) -> float | torch.Tensor:
+    """A group scale broadcast against one tensor: per row along dimension 0, or as is."""
+    if rows and isinstance(scale, torch.Tensor):
+        return scale.reshape(-1, *([1] * (p.dim() - 1)))
+    return scale

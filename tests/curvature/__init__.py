@@ -1,0 +1,1 @@
+"""Tests of deepoptim.curvature (a package, so the tests share problems.py)."""

@@ -1,0 +1,1 @@
+"""Tests of deepoptim.landscape (a package, so the tests share problems.py)."""

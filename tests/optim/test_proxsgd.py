@@ -1,0 +1,249 @@
+"""ProxSGD's reference tests: special cases equal torch's SGD and Adam, the documented difference of
+the paper's zero-started momentum, exact zeros of the group lasso, monotone objective on a convex
+problem, diagnostics, non-finite steps and per-group validation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from deepoptim.optim import DIAGNOSTICS, ProxSGD
+
+
+def tiny_mlp(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)).double()
+
+
+def batches(steps: int):
+    gen = torch.Generator().manual_seed(1)
+    return [(torch.randn(8, 4, generator=gen, dtype=torch.float64),
+             torch.randint(0, 3, (8,), generator=gen)) for _ in range(steps)]
+
+
+def train_steps(model, optimizer, data, scheduler=None):
+    """One step per batch; yields after each step."""
+    for x, y in data:
+        def closure(x=x, y=y):
+            loss = nn.functional.cross_entropy(model(x), y)
+            if torch.is_grad_enabled():
+                optimizer.zero_grad()
+                loss.backward()
+            return loss
+        optimizer.step(closure)
+        if scheduler is not None:
+            scheduler.step()
+        yield
+
+
+def test_no_regulariser_equals_torch_sgd_when_momentum_starts_at_gradient():
+    rho, lr = 0.2, 0.05
+    ours, theirs = tiny_mlp(), tiny_mlp()
+    prox_opt = ProxSGD(ours.parameters(), lr=lr, lr_decay=0.0, rho=rho, rho_decay=0.0,
+                       momentum_init="gradient")
+    sgd = torch.optim.SGD(theirs.parameters(), lr=lr, momentum=1 - rho, dampening=1 - rho)
+    data = batches(10)
+    for _ in zip(train_steps(ours, prox_opt, data), train_steps(theirs, sgd, data), strict=True):
+        for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+            torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
+            torch.testing.assert_close(prox_opt.state[p]["momentum_buffer"],
+                                       sgd.state[q]["momentum_buffer"], rtol=1e-12, atol=1e-14)
+
+
+def test_zero_started_momentum_lags_by_the_documented_term():
+    """On a linear loss (constant gradient g) the paper's v_{-1} = 0 gives
+    v_t = (1 - (1-rho)^{t+1}) g, so after T steps x differs from SGD's by
+    lr * g * sum_{t<T} (1-rho)^{t+1}."""
+    rho, lr, steps = 0.3, 0.1, 6
+    g = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    finals = {}
+    for init in ("zero", "gradient"):
+        x = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        opt = ProxSGD([x], lr=lr, lr_decay=0.0, rho=rho, rho_decay=0.0, momentum_init=init)
+        for t in range(steps):
+            x.grad = g.clone()
+            opt.step()
+            if init == "zero":
+                expected = (1 - (1 - rho) ** (t + 1)) * g
+                torch.testing.assert_close(opt.state[x]["momentum_buffer"], expected)
+        finals[init] = x.detach()
+    lag = lr * g * sum((1 - rho) ** (t + 1) for t in range(steps))
+    torch.testing.assert_close(finals["zero"] - finals["gradient"], lag)
+
+
+def test_adaptive_equals_adam_without_first_moment_bias_correction():
+    """ProxSGD(adaptive, rho = 1 - beta1 constant) equals torch's Adam whose lr at step k is
+    lr * (1 - beta1^k): that factor cancels Adam's first-moment bias correction."""
+    beta1, beta2, lr = 0.9, 0.99, 0.01
+    ours, theirs = tiny_mlp(), tiny_mlp()
+    prox_opt = ProxSGD(ours.parameters(), lr=lr, lr_decay=0.0, rho=1 - beta1, rho_decay=0.0,
+                       adaptive=True, beta=beta2, eps=1e-8)
+    adam = torch.optim.Adam(theirs.parameters(), lr=lr, betas=(beta1, beta2), eps=1e-8)
+    undo = torch.optim.lr_scheduler.LambdaLR(adam, lambda k: 1 - beta1 ** (k + 1))
+    data = batches(10)
+    pairs = zip(train_steps(ours, prox_opt, data), train_steps(theirs, adam, data, undo),
+                strict=True)
+    for _ in pairs:
+        for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+            torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12)
+            torch.testing.assert_close(prox_opt.state[p]["exp_avg_sq"], adam.state[q]["exp_avg_sq"])
+
+
+def test_adaptive_equals_time_varying_adam_variant():
+    """With decaying rho it is Adam with beta1_t = 1 - rho_t, no first-moment bias correction."""
+    x0 = torch.randn(5, dtype=torch.float64)
+    target = torch.randn(5, dtype=torch.float64)
+    x = x0.clone().requires_grad_()
+    opt = ProxSGD([x], adaptive=True, lr=0.1, rho=0.9, lr_decay=0.5, rho_decay=0.5)
+    ref, m, s = x0.clone(), torch.zeros(5, dtype=torch.float64), torch.zeros(5, dtype=torch.float64)
+    for t in range(8):
+        x.grad = 2 * (x.detach() - target)
+        g = 2 * (ref - target)
+        opt.step()
+        beta1 = 1 - 0.9 / (t + 4) ** 0.5
+        m = beta1 * m + (1 - beta1) * g
+        s = 0.999 * s + 0.001 * g * g
+        ref = ref - 0.1 / (t + 4) ** 0.5 * m / (torch.sqrt(s / (1 - 0.999 ** (t + 1))) + 1e-8)
+        torch.testing.assert_close(x.detach(), ref)
+
+
+def test_group_lasso_zeroes_exactly_the_groups_below_threshold():
+    """With zero momentum (zero gradient) x_hat = prox(x): rows of norm <= mu become exactly 0;
+    with lr = 1 the step lands on x_hat, with lr < 1 those rows only shrink by (1 - lr)."""
+    norms = torch.tensor([0.5, 0.99, 1.01, 3.0], dtype=torch.float64)
+    direction = torch.randn(4, 3, dtype=torch.float64)
+    weight0 = direction / direction.norm(dim=1, keepdim=True) * norms[:, None]
+    for lr in (1.0, 0.25):
+        weight = weight0.clone().requires_grad_()
+        opt = ProxSGD([weight], lr=lr, lr_decay=0.0, regularizer="group_lasso", mu=1.0)
+        weight.grad = torch.zeros_like(weight)
+        opt.step()
+        diagnostics = opt.state[DIAGNOSTICS]
+        assert diagnostics["prox_zero_groups"] == 0.5 and diagnostics["num_groups"] == 4
+        assert diagnostics["prox_zero_fraction"] == 0.5
+        below = weight.detach()[:2]
+        if lr == 1.0:
+            assert torch.count_nonzero(below) == 0
+        else:
+            torch.testing.assert_close(below, (1 - lr) * weight0[:2])
+        kept = weight.detach()[2:]
+        shrunk = weight0[2:] * (1 - 1.0 / norms[2:, None])
+        torch.testing.assert_close(kept, weight0[2:] + lr * (shrunk - weight0[2:]))
+
+
+def test_weights_decay_geometrically_but_never_reach_zero():
+    """A coordinate whose proximal point stays 0 decays as prod (1 - eps_t): never exactly 0."""
+    x = torch.tensor([1e-3, -2e-3], dtype=torch.float64, requires_grad=True)
+    opt = ProxSGD([x], lr=0.5, regularizer="l1", mu=1.0)
+    factor = 1.0
+    for t in range(50):
+        x.grad = torch.zeros_like(x)
+        opt.step()
+        factor *= 1 - 0.5 / (t + 4) ** 0.5
+        assert opt.state[DIAGNOSTICS]["prox_zero_fraction"] == 1.0
+    start = torch.tensor([1e-3, -2e-3], dtype=torch.float64)
+    torch.testing.assert_close(x.detach(), start * factor)
+    assert torch.count_nonzero(x) == 2
+
+
+@pytest.mark.parametrize("regularizer", ["group_lasso", "l1", "elastic_net"])
+def test_objective_is_non_increasing_on_a_convex_problem(regularizer):
+    """Least squares with L <= tau = 1 and no momentum (rho = 1): x_hat is a proximal-gradient
+    step, which lowers F = f + r, and x + eps (x_hat - x) keeps F below F(x) by convexity."""
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(30, 6, generator=gen, dtype=torch.float64)
+    a = a / torch.linalg.matrix_norm(a, ord=2)  # Lipschitz constant of the gradient: 1
+    y = torch.randn(30, 4, generator=gen, dtype=torch.float64)
+    x = torch.randn(6, 4, generator=gen, dtype=torch.float64).requires_grad_()
+    opt = ProxSGD([x], lr=0.1, rho=1.0, rho_decay=0.0, regularizer=regularizer, mu=0.05,
+                  mu2=0.1, group_normalization="none")
+
+    def objective() -> float:
+        with torch.no_grad():
+            return float(0.5 * (a @ x - y).pow(2).sum()) + opt.penalty()
+
+    values = [objective()]
+    for _ in range(200):
+        opt.zero_grad()
+        (0.5 * (a @ x - y).pow(2).sum()).backward()
+        opt.step()
+        values.append(objective())
+    assert all(later <= earlier + 1e-12 for earlier, later in zip(values, values[1:], strict=False))
+    assert values[-1] < values[0]
+
+
+def test_group_norms_and_penalty_match_dense_computation():
+    weight = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    other = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    opt = ProxSGD([
+        {"params": [weight, bias], "regularizer": "group_lasso", "mu": 0.3,
+         "group_normalization": "div"},
+        {"params": [other], "regularizer": "elastic_net", "mu": 0.2, "mu2": 0.4},
+    ])
+    rows = torch.cat([weight, bias[:, None]], dim=1).detach()
+    norms = opt.group_norms()
+    torch.testing.assert_close(norms[0], rows.norm(dim=1))
+    assert norms[1] is None
+    expected = (0.3 / math.sqrt(4) * rows.norm(dim=1).sum()
+                + 0.2 * other.detach().abs().sum() + 0.2 * other.detach().pow(2).sum())
+    assert opt.penalty() == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_l1_diagnostics_count_exact_zeros_of_the_proximal_point():
+    x = torch.tensor([0.05, -0.5, 0.09, 2.0, 0.0], requires_grad=True)
+    opt = ProxSGD([x], regularizer="l1", mu=0.1)
+    x.grad = torch.zeros(5)
+    opt.step()
+    assert opt.state[DIAGNOSTICS]["prox_zero_fraction"] == pytest.approx(3 / 5)
+
+
+@pytest.mark.parametrize("bad", ["loss", "grad"])
+def test_non_finite_step_leaves_parameters_unchanged(bad):
+    x = torch.ones(3, requires_grad=True)
+    opt = ProxSGD([x], regularizer="l1", mu=0.1)
+
+    def closure():
+        loss = (x * x).sum() * (math.nan if bad == "loss" else 1.0)
+        opt.zero_grad()
+        loss.backward()
+        if bad == "grad":
+            x.grad[1] = math.inf
+        return loss
+
+    opt.step(closure)
+    assert torch.equal(x.detach(), torch.ones(3)) and not opt.state[x]
+    assert opt.state[DIAGNOSTICS]["nonfinite_skips"] == 1
+
+
+def test_invalid_group_is_not_added():
+    opt = ProxSGD([torch.zeros(2, requires_grad=True)])
+    with pytest.raises(ValueError, match=r"for tensors of shapes \[\(2, 3\), \(5,\)\]"):
+        opt.add_param_group({"params": [torch.zeros(2, 3, requires_grad=True),
+                                        torch.zeros(5, requires_grad=True)],
+                             "regularizer": "group_lasso"})
+    with pytest.raises(ValueError, match="Invalid group_normalization value: 'half'"):
+        opt.add_param_group({"params": [torch.zeros(2, requires_grad=True)],
+                             "group_normalization": "half"})
+    assert len(opt.param_groups) == 1
+
+
+def test_row_groups_span_tensors_and_box_binarises():
+    """A row group joins a weight row with its bias entry; a box projects onto [-1, 1]."""
+    weight = torch.tensor([[3.0, 4.0], [0.3, 0.0]], requires_grad=True)
+    bias = torch.tensor([0.0, 0.4], requires_grad=True)
+    opt = ProxSGD([weight, bias], lr=1.0, lr_decay=0.0, regularizer="group_lasso", mu=1.0)
+    weight.grad, bias.grad = torch.zeros(2, 2), torch.zeros(2)
+    opt.step()  # row norms 5 and 0.5: the second row and its bias vanish together
+    torch.testing.assert_close(weight.detach(), torch.tensor([[2.4, 3.2], [0.0, 0.0]]))
+    torch.testing.assert_close(bias.detach(), torch.tensor([0.0, 0.0]))
+
+    w = torch.tensor([-3.0, 0.2, 5.0], requires_grad=True)
+    box = ProxSGD([w], lr=1.0, lr_decay=0.0, bounds=(-1.0, 1.0))
+    w.grad = torch.zeros(3)
+    box.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([-1.0, 0.2, 1.0]))
