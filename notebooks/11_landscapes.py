@@ -149,14 +149,14 @@ print(exp.describe())
 
 # %%
 mnist = data.mnist1d(device=exp.device)
-steps = exp.profile.pick(smoke=20, quick=1000, full=6000)
-every = exp.profile.pick(smoke=5, quick=50, full=200)
+steps = exp.profile.train_steps
+every = exp.profile.pick(smoke=5, quick=100, full=200)
 num_eval = exp.profile.pick(smoke=100, quick=1000, full=4000)
 num_hessian = exp.profile.pick(smoke=100, quick=500, full=2000)
-grid_size = exp.profile.pick(smoke=5, quick=31, full=51)
-path_size = exp.profile.pick(smoke=5, quick=25, full=41)
-slq_probes = exp.profile.pick(smoke=2, quick=4, full=10)
-slq_steps = exp.profile.pick(smoke=5, quick=30, full=80)
+grid_size = exp.profile.pick(smoke=5, quick=41, full=51)
+path_size = exp.profile.pick(smoke=5, quick=31, full=41)
+slq_probes = exp.profile.pick(smoke=2, quick=6, full=10)
+slq_steps = exp.profile.pick(smoke=5, quick=40, full=80)
 x_eval, y_eval = mnist.x_train[:num_eval], mnist.y_train[:num_eval]
 x_hess, y_hess = mnist.x_train[:num_hessian], mnist.y_train[:num_hessian]
 loss_fn = F.cross_entropy
@@ -226,12 +226,17 @@ planes = {
 surfaces = {name: landscape.loss_surface(model, loss_fn, x_eval, y_eval, directions, axis, axis)
             for name, (directions, axis) in planes.items()}
 
-fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
-for ax, (name, surface) in zip(axes, surfaces.items(), strict=True):
-    contours = landscape.plot_surface(ax, surface, levels=15)
-    ax.set_title(name, fontsize=10)
-    ax.set_aspect("equal")
-fig.colorbar(contours, ax=axes, shrink=0.8, label="$\\log_{10}$ loss")
+fig, axes = plt.subplots(1, 4, figsize=(14, 3.6), layout="constrained")
+names = list(surfaces)
+for pair in (names[:2], names[2:]):  # one colour scale per pair of planes
+    log_losses = torch.cat([surfaces[name].loss.log10().reshape(-1) for name in pair])
+    levels = np.linspace(float(log_losses.min()), float(log_losses.max()), 20)
+    pair_axes = [axes[names.index(name)] for name in pair]
+    for ax, name in zip(pair_axes, pair, strict=True):
+        contours = landscape.plot_surface(ax, surfaces[name], levels=levels)
+        ax.set_title(name, fontsize=10)
+        ax.set_aspect("equal")
+    fig.colorbar(contours, ax=pair_axes, shrink=0.8, label="$\\log_{10}$ loss", format="%.2f")
 glue("fig_planes", fig, display=False)
 plt.close(fig)
 glue("lam1", lam1, display=False)
@@ -257,6 +262,16 @@ for key, name in (("filter", "random, filter-normalised"), ("layer", "random, la
     glue(f"rise_{key}_1", rise_x, display=False)
     glue(f"rise_{key}_2", rise_y, display=False)
 glue("predicted_v2", 0.5 * lam2 * radius**2, display=False)
+quadratic_factor = 2.0 / edge_rises(surfaces["eigenvectors $(v_1, v_2)$"])[0]
+glue("quadratic_factor", quadratic_factor, display=False)
+glue("quadratic_verdict",
+     "The quadratic model holds across the box." if abs(np.log(quadratic_factor)) < np.log(1.2)
+     else "The second-order model is off by that factor at the edge of the box: the "
+          "eigenvalues describe the loss only close to the centre.", display=False)
+glue("anisotropy_random", edge_rises(surfaces["random, filter-normalised"])[0]
+     / edge_rises(surfaces["random, filter-normalised"])[1], display=False)
+glue("anisotropy_ends", edge_rises(surfaces["eigenvectors $(v_1, v_n)$"])[0]
+     / edge_rises(surfaces["eigenvectors $(v_1, v_n)$"])[1], display=False)
 random_unit = planes["random, filter-normalised"][0][0].double()
 cosine = float((random_unit @ top.vectors[0].double()).abs() / random_unit.norm())
 glue("cos_random_v1", cosine, display=False)
@@ -277,7 +292,7 @@ for name, surface in surfaces.items():
 # The loss ($\log_{10}$) around Adam's minimum (star) on four planes through it. Left two:
 # random directions, normalised filter-wise and layer-wise, coordinates in units of the
 # weights' own size. Right two: raw unit Hessian eigenvectors, coordinates in parameter-space
-# distance.
+# distance. Each pair has its own colour scale.
 # ```
 #
 # The top eigenvalue is $\lambda_1 =$ {glue:text}`lam1:.3f`, the second
@@ -289,7 +304,9 @@ for name, surface in surfaces.items():
 # weights. The eigen-planes span only $r =$ {glue:text}`radius:.3f` in plain parameter
 # distance, and over it the loss rises by {glue:text}`rise_top2_1:.3f` along $v_1$ (the
 # quadratic model predicts 2), by {glue:text}`rise_top2_2:.3f` along $v_2$ (predicted
-# {glue:text}`predicted_v2:.3f`) and by {glue:text}`rise_ends_2:.4f` along $v_n$. The first
+# {glue:text}`predicted_v2:.3f`) and by {glue:text}`rise_ends_2:.4f` along $v_n$; along
+# $v_1$ the prediction over the measurement is {glue:text}`quadratic_factor:.2f`.
+# {glue:text}`quadratic_verdict` The first
 # random direction's cosine with $v_1$ is {glue:text}`cos_random_v1:.4f`; a direction drawn
 # uniformly at random in $\mathbb{R}^n$ has a cosine of about $1/\sqrt{n} =$
 # {glue:text}`cos_typical:.4f` with any fixed vector. The curvature a random plane shows is
@@ -297,47 +314,102 @@ for name, surface in surfaces.items():
 #
 # ### Does the raw eigen-plane show the eigenvalue?
 #
-# On a float64 copy of the network, the central second difference along the unit eigenvector
-# $v_1$ for shrinking $h$, against the Lanczos eigenvalue:
+# On a float64 copy of the network, the central second difference along the unit
+# eigenvectors $v_1, v_2$ for shrinking $h$, against the Lanczos eigenvalues; and the same for
+# the MLP with tanh units instead of ReLU, trained the same way, whose loss is smooth.
 
 # %%
-model64 = copy.deepcopy(model).double()
-x64 = x_hess.double()
-rows = []
-for h in (0.1 * radius, 0.01 * radius, 0.001 * radius):
-    for label, vector, value in (("v_1", top.vectors[0], lam1), ("v_2", top.vectors[1], lam2)):
-        line = landscape.loss_surface(model64, loss_fn, x64, y_hess, vector, [-h, 0.0, h],
-                                      accuracy=False)
-        second = float(line.loss[0] - 2 * line.loss[1] + line.loss[2]) / h**2
-        rows.append({"direction": label, "h": h, "second_difference": second,
-                     "eigenvalue": value, "relative_error": abs(second - value) / abs(value)})
-second_differences = pd.DataFrame(rows)
-finest = second_differences[second_differences["h"] == second_differences["h"].min()]
-glue("sd_error_v1", float(finest.iloc[0]["relative_error"]), display=False)
-glue("sd_error_v2", float(finest.iloc[1]["relative_error"]), display=False)
-glue("sd_h", float(finest.iloc[0]["h"]), display=False)
-v1_rows = second_differences[second_differences["direction"] == "v_1"]
-order = np.log(v1_rows["relative_error"].iloc[0] / v1_rows["relative_error"].iloc[-1]) / np.log(
-    v1_rows["h"].iloc[0] / v1_rows["h"].iloc[-1])
-glue("sd_order", float(order), display=False)
-glue("sd_order_verdict", "close to" if order > 1.5 else "below", display=False)
-second_differences.round(5)
+def second_differences_along(net, directions, eigenvalues, labels, steps_h):
+    """Central second differences of the loss along unit directions, on a float64 copy."""
+    net64 = copy.deepcopy(net).double()
+    found = []
+    for h in steps_h:
+        for label, vector, value in zip(labels, directions, eigenvalues, strict=True):
+            line = landscape.loss_surface(net64, loss_fn, x_hess.double(), y_hess,
+                                          vector.double(), [-h, 0.0, h], accuracy=False)
+            second = float(line.loss[0] - 2 * line.loss[1] + line.loss[2]) / h**2
+            found.append({"direction": label, "h": h, "second_difference": second,
+                          "eigenvalue": float(value),
+                          "relative_error": abs(second - float(value)) / abs(float(value))})
+    return pd.DataFrame(found)
+
+
+def observed_order(frame):
+    """The order p of error ~ h^p along v_1 between the largest and the smallest h."""
+    rows = frame[frame["direction"] == "v_1"]
+    errors, hs = rows["relative_error"].to_numpy(), rows["h"].to_numpy()
+    return float(np.log(errors[0] / errors[-1]) / np.log(hs[0] / hs[-1]))
+
+
+steps_h = [radius * f for f in (0.1, 0.03, 0.01, 0.003, 0.001)]
+relu_check = second_differences_along(model, top.vectors, top.eigenvalues, ["v_1", "v_2"],
+                                      steps_h)
+experiment.seed_everything(exp.seed)
+tanh_model = models.build_model("mlp", activation=torch.nn.Tanh).to(exp.device)
+train.train(tanh_model, torch.optim.Adam(tanh_model.parameters(), lr=1e-2), mnist, steps=steps,
+            batch_size=100, seed=exp.seed)
+tanh_top = landscape.eigen_directions(
+    curvature.HessianOperator(tanh_model.eval(), loss_fn, x_hess, y_hess, cache=True), 2, "LA")
+tanh_check = second_differences_along(tanh_model, tanh_top.vectors, tanh_top.eigenvalues,
+                                      ["v_1", "v_2"], steps_h)
+checks = pd.concat([relu_check.assign(activation="ReLU"), tanh_check.assign(activation="tanh")])
+for name, frame in (("relu", relu_check), ("tanh", tanh_check)):
+    v1 = frame[frame["direction"] == "v_1"]
+    glue(f"sd_{name}_best", float(v1["relative_error"].min()), display=False)
+    glue(f"sd_{name}_last", float(v1["relative_error"].iloc[-1]), display=False)
+    glue(f"sd_{name}_order", observed_order(frame), display=False)
+glue("sd_h_first", float(steps_h[0]), display=False)
+glue("sd_h_last", float(steps_h[-1]), display=False)
+relu_converges = observed_order(relu_check) > 1.5
+tanh_converges = observed_order(tanh_check) > 1.5
+glue("sd_relu_verdict", "converges like a smooth function's" if relu_converges
+     else "does not converge like a smooth function's", display=False)
+glue("sd_relu_explanation",
+     "At these step lengths the kinks did not disturb the second difference." if relu_converges
+     else "Fewer boundaries are crossed as the step shrinks, but each weighs more, so the "
+          "second difference scatters around the eigenvalue instead of converging to it, and "
+          "the eigen-plane of a ReLU network is quantitative only to that extent.",
+     display=False)
+glue("sd_tanh_verdict", "converges at the rate of a smooth function" if tanh_converges
+     else "does not converge at the rate of a smooth function", display=False)
+
+fig, ax = plt.subplots(figsize=(6, 3.4))
+for (activation, direction), frame in checks.groupby(["activation", "direction"]):
+    ax.loglog(frame["h"], frame["relative_error"], "o-" if direction == "v_1" else "s--",
+              color=plotting.color("SGD" if activation == "ReLU" else "Adam"),
+              label=f"{activation}, ${direction}$")
+ax.loglog(steps_h, [(h / steps_h[0]) ** 2 * 0.1 for h in steps_h], ":", color="0.5",
+          label="slope 2")
+ax.set(xlabel="$h$", ylabel="relative error of the second difference")
+ax.legend(fontsize=8)
+glue("fig_second_difference", fig, display=False)
+plt.close(fig)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for row in second_differences.itertuples():
-    print(f"{row.direction} h={row.h:.4f} second difference {row.second_difference:.3f} "
-          f"eigenvalue {row.eigenvalue:.3f}")
+for row in checks.itertuples():
+    print(f"{row.activation:4s} {row.direction} h={row.h:.5f} second difference "
+          f"{row.second_difference:.3f} eigenvalue {row.eigenvalue:.3f}")
 
 # %% [markdown]
-# At $h =$ {glue:text}`sd_h:.5f` the second difference matches $\lambda_1$ to a relative
-# {glue:text}`sd_error_v1:.1e` and $\lambda_2$ to {glue:text}`sd_error_v2:.1e`: along raw
-# unit eigenvectors the plane's curvature is the Hessian's. The error falls like $h^p$ with an
-# observed order $p \approx$ {glue:text}`sd_order:.2f` between the largest and the smallest
-# $h$, {glue:text}`sd_order_verdict` the $p = 2$ of a smooth function. A ReLU network's loss
-# is only piecewise smooth: the Hessian sees none of the kinks, and a segment of length $2h$
-# crosses activation boundaries, fewer as $h$ shrinks, which can slow the convergence to
-# $p = 1$.
+# ```{glue:figure} fig_second_difference
+# :name: fig-landscape-second-difference
+#
+# Relative error of the central second difference along the raw unit eigenvectors $v_1, v_2$
+# against the Lanczos eigenvalue, for the ReLU MLP and the same MLP with tanh units (trained
+# the same way), as $h$ shrinks.
+# ```
+#
+# For the tanh network the second difference {glue:text}`sd_tanh_verdict` (observed order
+# {glue:text}`sd_tanh_order:.2f` between $h =$ {glue:text}`sd_h_first:.4f` and
+# {glue:text}`sd_h_last:.5f`, relative error {glue:text}`sd_tanh_last:.1e` at the smallest
+# $h$): along raw unit eigenvectors the plane's curvature is the Hessian's. For the ReLU
+# network it {glue:text}`sd_relu_verdict` (observed order {glue:text}`sd_relu_order:.2f`, best
+# relative error {glue:text}`sd_relu_best:.1e`, {glue:text}`sd_relu_last:.1e` at the smallest
+# $h$). A ReLU network's loss is only piecewise smooth: the Hessian, computed by automatic
+# differentiation, is the curvature between activation boundaries, while a segment of length
+# $2h$ may cross boundaries, each adding a jump of the slope divided by $h$ to the second
+# difference. {glue:text}`sd_relu_explanation`
 #
 # ## Trajectories on their principal planes
 #
@@ -417,30 +489,66 @@ for name, row in trajectories.iterrows():
 #
 # ## Between two minima
 #
-# A second Adam run from seed {glue:text}`seed_b` (another initialisation and batch order)
-# ends at $\theta_B$. On the line $\theta(\alpha) = (1-\alpha)\theta_A + \alpha\theta_B$,
+# Pairs of Adam runs from different seeds (different initialisations and batch orders) end at
+# minima $\theta_A$ and $\theta_B$; the first pair starts from the minimum of the planes
+# above. On the line $\theta(\alpha) = (1-\alpha)\theta_A + \alpha\theta_B$,
 # $\alpha \in [-0.25, 1.25]$, we evaluate loss and accuracy on the training subset and the
 # test set, and the Hessian's spectral density (SLQ with {glue:text}`slq_probes` probes of
 # {glue:text}`slq_steps` Lanczos steps, the same probes at every point) at
-# $\alpha \in \{0, 0.25, 0.5, 0.75, 1\}$.
+# $\alpha \in \{0, 0.25, 0.5, 0.75, 1\}$. The barrier is the largest excess of the loss over
+# the straight line between its end values, $\max_{0 \le \alpha \le 1} L(\theta(\alpha)) -
+# [(1-\alpha) L(\theta_A) + \alpha L(\theta_B)]$ {cite}`frankle2020linear`.
 
 # %%
-seed_b = exp.seed + 1
-model_b = train_run("Adam", seed_b)[0]
-theta_b = landscape.flat_parameters(model_b)
 per_unit = exp.profile.pick(smoke=4, quick=20, full=40)  # points per unit of alpha
 alphas = torch.arange(-per_unit // 4, 5 * per_unit // 4 + 1, dtype=torch.float64) / per_unit
 at = {float(a): i for i, a in enumerate(alphas)}  # 0, 0.5 and 1 are exact grid points
-on_train = landscape.interpolate(model, loss_fn, x_eval, y_eval, theta_a, theta_b, alphas)
-on_test = landscape.interpolate(model, loss_fn, mnist.x_test, mnist.y_test, theta_a, theta_b,
-                                alphas)
+inside = (alphas >= 0) & (alphas <= 1)
 spectrum_alphas = [0.0, 0.25, 0.5, 0.75, 1.0]
-spectra = landscape.spectra_along(model, loss_fn, x_hess, y_hess, theta_a, theta_b,
-                                  spectrum_alphas, num_probes=slq_probes, num_steps=slq_steps,
-                                  seed=exp.seed)
+minima = {exp.seed: model}
+
+
+def adam_minimum(run_seed):
+    if run_seed not in minima:
+        minima[run_seed] = train_run("Adam", run_seed)[0]
+    return minima[run_seed]
+
+
+pair_records, examples = [], []
+for pair in range(exp.profile.n_seeds):
+    seed_a, seed_b = exp.seed + 2 * pair, exp.seed + 2 * pair + 1
+    model_a = adam_minimum(seed_a)
+    theta_pair_a = landscape.flat_parameters(model_a)
+    theta_pair_b = landscape.flat_parameters(adam_minimum(seed_b))
+    on_train = landscape.interpolate(model_a, loss_fn, x_eval, y_eval, theta_pair_a,
+                                     theta_pair_b, alphas)
+    on_test = landscape.interpolate(model_a, loss_fn, mnist.x_test, mnist.y_test, theta_pair_a,
+                                    theta_pair_b, alphas)
+    spectra = landscape.spectra_along(model_a, loss_fn, x_hess, y_hess, theta_pair_a,
+                                      theta_pair_b, spectrum_alphas, num_probes=slq_probes,
+                                      num_steps=slq_steps, seed=exp.seed)
+    examples.append((on_train, on_test, spectra))
+    ends = (float(on_train.loss[at[0.0]]), float(on_train.loss[at[1.0]]))
+    excess = (on_train.loss - ((1 - alphas) * ends[0] + alphas * ends[1]))[inside]
+    tops = [float(s.nodes.max()) for s in spectra]
+    bottoms = [float(s.nodes.min()) for s in spectra]
+    pair_records.append({
+        "seeds": f"{seed_a}-{seed_b}", "end_loss": max(ends), "barrier": float(excess.max()),
+        "barrier_alpha": float(alphas[inside][excess.argmax()]),
+        "end_test_acc": float(min(on_test.accuracy[at[0.0]], on_test.accuracy[at[1.0]])),
+        "mid_test_acc": float(on_test.accuracy[at[0.5]]),
+        "top_a": tops[0], "top_mid": tops[2], "top_b": tops[4],
+        "bottom_a": bottoms[0], "bottom_mid": bottoms[2], "bottom_b": bottoms[4],
+    })
+pairs = pd.DataFrame(pair_records)
+pairs["has_barrier"] = (pairs["barrier"] > 0.1 * pairs["end_loss"]) & pairs[
+    "barrier_alpha"].between(0.25, 0.75)
+pairs["more_negative"] = pairs["bottom_mid"] < pairs[["bottom_a", "bottom_b"]].min(axis=1)
+pairs["sharper"] = pairs["top_mid"] > pairs[["top_a", "top_b"]].max(axis=1)
+
+on_train, on_test, spectra = examples[0]
 sigma = landscape.default_sigma(spectra)
 grid = landscape.density_grid(spectra, sigma)
-
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8))
 for surface, style, label in ((on_train, "-", "train subset"), (on_test, "--", "test")):
     left.plot(alphas, surface.loss, style, color=plotting.color("Adam"), label=f"loss, {label}")
@@ -463,69 +571,58 @@ fig.tight_layout()
 glue("fig_interpolation", fig, display=False)
 plt.close(fig)
 
-inside = (alphas >= 0) & (alphas <= 1)
-loss_a, loss_b = float(on_train.loss[at[0.0]]), float(on_train.loss[at[1.0]])
-excess = (on_train.loss - ((1 - alphas) * loss_a + alphas * loss_b))[inside]
-barrier = float(excess.max())
-barrier_alpha = float(alphas[inside][excess.argmax()])
-ends_loss = max(loss_a, loss_b)
-spectrum_table = pd.DataFrame({
-    "alpha": spectrum_alphas,
-    "largest_ritz": [float(s.nodes.max()) for s in spectra],
-    "smallest_ritz": [float(s.nodes.min()) for s in spectra],
-    "mass_below_zero": [float(s.cdf(torch.tensor(-1e-3 * lam1))) for s in spectra],
-})
-middle = spectrum_table.iloc[2]
-end_rows = spectrum_table.iloc[[0, 4]]
-glue("seed_b", seed_b, display=False)
+first = pairs.iloc[0]
+for key in ("barrier", "barrier_alpha", "end_loss", "end_test_acc", "mid_test_acc", "top_mid",
+            "bottom_mid"):
+    glue(f"pair_{key}", float(first[key]), display=False)
+glue("pair_end_top", float(max(first["top_a"], first["top_b"])), display=False)
+glue("pair_end_bottom", float(min(first["bottom_a"], first["bottom_b"])), display=False)
+glue("pair_seeds", str(first["seeds"]), display=False)
+glue("n_pairs", len(pairs), display=False)
+glue("barrier_mean", float(pairs["barrier"].mean()), display=False)
+glue("barrier_std", float(pairs["barrier"].std(ddof=1)) if len(pairs) > 1 else 0.0,
+     display=False)
+for key, column in (("barrier", "has_barrier"), ("negative", "more_negative"),
+                    ("sharper", "sharper")):
+    glue(f"verdict_{key}", f"holds for {int(pairs[column].sum())} of {len(pairs)} pairs",
+         display=False)
 glue("slq_probes", slq_probes, display=False)
 glue("slq_steps", slq_steps, display=False)
-glue("barrier", barrier, display=False)
-glue("barrier_alpha", barrier_alpha, display=False)
-glue("ends_loss", ends_loss, display=False)
-glue("mid_test_acc", float(on_test.accuracy[at[0.5]]), display=False)
-glue("end_test_acc", float(min(on_test.accuracy[at[0.0]], on_test.accuracy[at[1.0]])),
-     display=False)
-glue("mid_top", float(middle["largest_ritz"]), display=False)
-glue("mid_bottom", float(middle["smallest_ritz"]), display=False)
-glue("end_top", float(end_rows["largest_ritz"].max()), display=False)
-glue("end_bottom", float(end_rows["smallest_ritz"].min()), display=False)
-has_barrier = barrier > 0.1 * ends_loss and 0.25 <= barrier_alpha <= 0.75
-more_negative = middle["smallest_ritz"] < end_rows["smallest_ritz"].min()
-sharper = middle["largest_ritz"] > end_rows["largest_ritz"].max()
-verdicts = {"barrier": has_barrier, "negative": more_negative, "sharper": sharper}
-for key, holds in verdicts.items():
-    glue(f"verdict_{key}", "holds" if holds else "does not hold", display=False)
-spectrum_table.round(4)
+pairs.round(4)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"barrier {barrier:.4f} at alpha {barrier_alpha:.2f} (end losses up to {ends_loss:.4f})")
-for row in spectrum_table.itertuples():
-    print(f"alpha {row.alpha:.2f}  top {row.largest_ritz:.3f}  bottom {row.smallest_ritz:.3f}")
+for row in pairs.itertuples():
+    print(f"seeds {row.seeds}: barrier {row.barrier:.4f} at alpha {row.barrier_alpha:.2f}, "
+          f"end loss {row.end_loss:.4f}; top {row.top_a:.3f} / {row.top_mid:.3f} / "
+          f"{row.top_b:.3f}; bottom {row.bottom_a:.3f} / {row.bottom_mid:.3f} / "
+          f"{row.bottom_b:.3f}")
 
 # %% [markdown]
 # ```{glue:figure} fig_interpolation
 # :name: fig-landscape-interpolation
 #
-# Left: loss and accuracy on the straight line from Adam's minimum $\theta_A$ ($\alpha = 0$)
-# to a second, independently trained one $\theta_B$ ($\alpha = 1$), on the training subset
-# (solid) and the test set (dashed). Right: the Hessian's smoothed spectral density at five
-# points of the segment (logarithmic axis; the bulk near zero is orders of magnitude above
-# the outliers).
+# Left: loss and accuracy on the straight line between the minima of the first pair (seeds
+# {glue:text}`pair_seeds`, $\theta_A$ at $\alpha = 0$, $\theta_B$ at $\alpha = 1$), on the
+# training subset (solid) and the test set (dashed). Right: the Hessian's smoothed spectral
+# density at five points of the segment (logarithmic axis; the bulk near zero is orders of
+# magnitude above the outliers).
 # ```
 #
-# The loss on the segment exceeds the straight line between its end values by up to
-# {glue:text}`barrier:.3f` at $\alpha =$ {glue:text}`barrier_alpha:.2f` (end losses at most
-# {glue:text}`ends_loss:.3f`); the test accuracy goes from at least
-# {glue:text}`end_test_acc:.3f` at the ends to {glue:text}`mid_test_acc:.3f` at the midpoint.
-# There the largest Ritz value is
-# {glue:text}`mid_top:.3f` and the smallest {glue:text}`mid_bottom:.3f`, against at most
-# {glue:text}`end_top:.3f` and at least {glue:text}`end_bottom:.3f` at the two minima.
+# For the first pair the loss on the segment exceeds the straight line between its end
+# values by up to {glue:text}`pair_barrier:.3f` at $\alpha =$
+# {glue:text}`pair_barrier_alpha:.2f` (end losses at most {glue:text}`pair_end_loss:.3f`);
+# the test accuracy goes from at least {glue:text}`pair_end_test_acc:.3f` at the ends to
+# {glue:text}`pair_mid_test_acc:.3f` at the midpoint. There the largest Ritz value is
+# {glue:text}`pair_top_mid:.3f` and the smallest {glue:text}`pair_bottom_mid:.3f`, against
+# at most {glue:text}`pair_end_top:.3f` and at least {glue:text}`pair_end_bottom:.3f` at the
+# two minima. Over the {glue:text}`n_pairs` pairs the barrier is
+# {glue:text}`barrier_mean:.3f` ± {glue:text}`barrier_std:.3f` (mean ± standard deviation).
 #
-# What is commonly reported for independently trained networks without aligning their
-# units {cite}`goodfellow2015qualitatively,frankle2020linear,entezari2022role`, and what GradVis
-# shows with spectra between minima, set against this run:
+# What is expected for independently trained networks whose units are not aligned
+# {cite}`goodfellow2015qualitatively,frankle2020linear,entezari2022role`, and what the thesis
+# examines with spectra between minima (its own numbers for this experiment were not
+# available to us), set against our runs:
 #
 # * a loss barrier near the middle of the segment (our criterion: an excess over the straight
 #   line of more than 10% of the end losses, at $0.25 \le \alpha \le 0.75$):
@@ -548,7 +645,7 @@ for row in spectrum_table.itertuples():
 # figure above) next to the spectral density at each shown checkpoint, on one fixed axis.
 
 # %%
-frames = exp.profile.pick(smoke=3, quick=8, full=20)
+frames = exp.profile.pick(smoke=3, quick=11, full=21)
 sgd_model, _, sgd_recorder = runs["SGD"]
 shown = np.unique(np.linspace(0, len(sgd_recorder) - 1, frames).round().astype(int))
 sgd_surface, sgd_projection = panels["SGD"]
@@ -558,7 +655,7 @@ frame_spectra = landscape.spectra_at(sgd_model, loss_fn, x_hess, y_hess,
 movie = landscape.training_animation(
     sgd_surface, sgd_projection.coords[shown], frame_spectra,
     titles=[f"SGD, step {sgd_recorder.steps[i]}" for i in shown],
-    color=plotting.color("SGD"), figsize=(8.0, 3.0), dpi=60)
+    axis_labels=("PC 1", "PC 2"), color=plotting.color("SGD"), figsize=(8.0, 3.0), dpi=72)
 top_over_training = [float(s.nodes.max()) for s in frame_spectra]
 glue("frames", len(shown), display=False)
 glue("top_first", top_over_training[0], display=False)
@@ -576,9 +673,13 @@ HTML(movie.to_html())
 # ## What the thesis claims and what we measured
 #
 # * *Eigenvector planes show second-order structure that random planes hide*
-#   {cite}`chatzimichailidis2019gradvis`: on our MLP the raw eigen-planes are strongly
-#   anisotropic where the random planes are round, and the second difference along the raw
-#   unit eigenvector reproduces the eigenvalue to {glue:text}`sd_error_v1:.1e` relative error.
+#   {cite}`chatzimichailidis2019gradvis`: on our MLP the loss rises
+#   {glue:text}`anisotropy_ends:.0f` times more along $v_1$ than along $v_n$ on the raw
+#   $(v_1, v_n)$ plane, and {glue:text}`anisotropy_random:.2f` times more along one random
+#   direction than along the other; the second difference along a raw unit
+#   eigenvector reproduces the eigenvalue for the smooth (tanh) network to
+#   {glue:text}`sd_tanh_last:.1e` relative error, and for the ReLU network to
+#   {glue:text}`sd_relu_best:.1e` at best.
 #   Normalising eigenvectors filter- or layer-wise (as GradVis does before plotting) makes the
 #   axes comparable to random planes but removes this quantitative meaning; the library keeps
 #   both and the tests pin down the difference.
@@ -587,21 +688,22 @@ HTML(movie.to_html())
 #   {glue:text}`explained_SGD:.0%` (SGD), {glue:text}`explained_Adam:.0%` (Adam) and
 #   {glue:text}`explained_SLS:.0%` (SLS) of the paths, by the least-squares measure $E$ that
 #   the usual cosine projection does not report.
-# * *Between independently trained minima there is a barrier with negative curvature*: in this
-#   run the barrier criterion {glue:text}`verdict_barrier`, the more-negative-curvature
-#   criterion {glue:text}`verdict_negative` and the sharper-spectrum criterion
+# * *Between independently trained minima there is a barrier with negative curvature*: the
+#   barrier criterion {glue:text}`verdict_barrier`, the more-negative-curvature criterion
+#   {glue:text}`verdict_negative` and the sharper-spectrum criterion
 #   {glue:text}`verdict_sharper`.
 #
 # ## Limitations
 #
-# * One network, one seed per optimizer, and a {glue:text}`num_eval`-sample subset for the
-#   surfaces ({glue:text}`num_hessian` for the Hessians); the `full` profile uses more data,
-#   steps and SLQ probes. The numbers describe this run, not a distribution over seeds.
+# * One network, one seed per optimizer for the planes and trajectories, a few pairs of seeds
+#   between minima, and a {glue:text}`num_eval`-sample subset for the surfaces
+#   ({glue:text}`num_hessian` for the Hessians); the `full` profile uses more data, steps,
+#   pairs and SLQ probes. Most numbers describe single runs, not a distribution over seeds.
 # * SLQ with few probes resolves the outliers but only roughly the bulk near zero and its
 #   negative part; the extreme Ritz values are estimates of $\lambda_{\max}$ and
 #   $\lambda_{\min}$, better for the top than for the bottom.
 # * A two-dimensional slice of a $10^4$-dimensional function can mislead however it is chosen:
-#   the eigen-planes are exact only to second order around the centre, and the principal
+#   the curvature of an eigen-plane is the eigenvalue only near the centre, and the principal
 #   planes show the part of the path with the largest spread.
 # * Surfaces are evaluated in eval mode with a fixed data subset; for networks with batch
 #   normalisation, `train=True` gives the landscape the optimizer actually sees (batch

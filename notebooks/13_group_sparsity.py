@@ -260,8 +260,9 @@ glue("pruning_verdict", "holds" if fewest < 0.75 else "is not reproduced", displ
 
 # %%
 mnist = data.mnist1d(device=exp.device)
-search_steps = exp.profile.pick(smoke=10, quick=600, full=3000)
-retrain_steps = exp.profile.pick(smoke=10, quick=500, full=3000)
+search_steps = exp.profile.pick(smoke=10, quick=400, full=3000)
+retrain_steps = exp.profile.pick(smoke=10, quick=250, full=1200)
+RETRAIN_BATCH = 250  # a step of this small network costs little more with 250 samples than 100
 search_mu = exp.profile.pick(smoke=1.0, quick=1.0, full=1.0)
 chunk = exp.profile.pick(smoke=5, quick=100, full=250)
 CHANNELS = 8
@@ -328,7 +329,8 @@ def retrain(mask, run_seed):
     experiment.seed_everything(run_seed)
     net = CellNet1d(channels=CHANNELS, mask=mask.cpu()).to(exp.device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
-    history = train.train(net, optimizer, mnist, steps=retrain_steps, batch_size=100,
+    history = train.train(net, optimizer, mnist, steps=retrain_steps,
+                          batch_size=RETRAIN_BATCH,
                           seed=run_seed)
     return {"test_acc": history.final()["test_acc"], "params": models.count_parameters(net),
             "operations": int(mask.sum())}
@@ -362,6 +364,7 @@ glue("n_total", found.numel(), display=False)
 glue("search_mu", f"{search_mu:g}", display=False)
 glue("search_steps", search_steps, display=False)
 glue("retrain_steps", retrain_steps, display=False)
+glue("retrain_batch", RETRAIN_BATCH, display=False)
 glue("random_count", random_count, display=False)
 glue("search_acc", float(search_acc), display=False)
 glue("pruned_search_acc", float(pruned_search_acc), display=False)
@@ -383,7 +386,8 @@ glue("supernet_verdict", "within two points of" if close_to_supernet else "below
 # ({glue:text}`survivors`). The supernet reaches
 # {glue:text}`search_acc:.1%` at the end of the search, and the network pruned to the survivors,
 # with the supernet's weights, {glue:text}`pruned_search_acc:.1%` (the same function up to the
-# removed groups' tiny norms). Retrained from scratch for {glue:text}`retrain_steps` steps, the
+# removed groups' tiny norms). Retrained from scratch for {glue:text}`retrain_steps` steps
+# of {glue:text}`retrain_batch` samples, the
 # found architecture reaches {glue:text}`acc_found:.1%` ± {glue:text}`std_found:.1%` with
 # {glue:text}`params_found` parameters; {glue:text}`random_count` random architectures with the
 # same number of operations reach {glue:text}`acc_random:.1%` ± {glue:text}`std_random:.1%`

@@ -60,18 +60,29 @@ Scale = float | torch.Tensor
 def soft_threshold(b: torch.Tensor, threshold: Scale, *, inplace: bool = False) -> torch.Tensor:
     r"""Soft thresholding :math:`S_t(b) = \operatorname{sign}(b) \max(|b| - t, 0)`.
 
-    Computed as ``b - clip(b, -t, t)``. ``threshold`` is a non-negative number or a tensor
-    broadcastable to ``b``; entries with :math:`|b_i| \le t_i` become exactly zero. With
-    ``inplace=True`` the result overwrites ``b`` (one temporary instead of two); every operator
-    below takes the same flag.
+    ``threshold`` is a non-negative number (one pass, ``torch.nn.functional.softshrink``) or a
+    tensor broadcastable to ``b`` (computed as ``b - clip(b, -t, t)``); entries with
+    :math:`|b_i| \le t_i` become exactly zero. With ``inplace=True`` the result overwrites
+    ``b`` (a number as threshold then needs no temporary at all); every operator below takes
+    the same flag.
     """
-    clipped = b.clamp(-threshold, threshold)
-    return b.sub_(clipped) if inplace else b - clipped
+    if isinstance(threshold, torch.Tensor):
+        clipped = b.clamp(-threshold, threshold)
+        return b.sub_(clipped) if inplace else b - clipped
+    return torch.ops.aten.softshrink.out(b, threshold, out=b) if inplace \
+        else torch.nn.functional.softshrink(b, threshold)
 
 
 def prox_l1(b: torch.Tensor, weight: float, scale: Scale = 1.0, *, inplace: bool = False
             ) -> torch.Tensor:
-    r"""Prox of :math:`\mu\|x\|_1` with curvature ``scale``: :math:`S_{\mu/\tau}(b)`."""
+    r"""Prox of :math:`\mu\|x\|_1` with curvature ``scale``: :math:`S_{\mu/\tau}(b)`.
+
+    A tensor ``scale`` uses :math:`S_{\mu/\tau}(b) = S_\mu(\tau b)/\tau` (:math:`\tau > 0`),
+    which needs no threshold tensor (equal up to rounding).
+    """
+    if isinstance(scale, torch.Tensor):
+        scaled = b.mul_(scale) if inplace else b * scale
+        return soft_threshold(scaled, weight, inplace=True).div_(scale)
     return soft_threshold(b, weight / scale, inplace=inplace)
 
 
@@ -96,7 +107,7 @@ def prox_elastic_net(b: torch.Tensor, l1: float, l2: float, scale: Scale = 1.0, 
                      inplace: bool = False) -> torch.Tensor:
     r"""Prox of :math:`\mu_1\|x\|_1 + \frac{\mu_2}{2}\|x\|_2^2`:
     :math:`S_{\mu_1/\tau}(b)/(1 + \mu_2/\tau)`."""
-    return soft_threshold(b, l1 / scale, inplace=inplace).div_(1 + l2 / scale)
+    return prox_l1(b, l1, scale, inplace=inplace).div_(1 + l2 / scale)
 
 
 def group_shrinkage(norms: torch.Tensor, thresholds: Scale) -> torch.Tensor:
@@ -111,13 +122,14 @@ def group_shrinkage(norms: torch.Tensor, thresholds: Scale) -> torch.Tensor:
 
 def joint_norm(parts: Sequence[torch.Tensor]) -> torch.Tensor:
     r"""The Euclidean norm of all entries of all ``parts`` together (0-dim tensor)."""
-    return torch.stack([p.pow(2).sum() for p in parts]).sum().sqrt()
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p) for p in parts]))
 
 
 def group_norms_rows(parts: Sequence[torch.Tensor]) -> torch.Tensor:
     r"""Norms of the row groups: group :math:`k` is row :math:`k` (index ``k`` along dimension 0)
     of every tensor in ``parts``; all parts must have the same size along dimension 0."""
-    return torch.stack([p.reshape(p.shape[0], -1).pow(2).sum(1) for p in parts]).sum(0).sqrt()
+    norms = [torch.linalg.vector_norm(p.reshape(p.shape[0], -1), dim=1) for p in parts]
+    return torch.linalg.vector_norm(torch.stack(norms), dim=0)
 
 
 def prox_group_lasso(parts: Sequence[torch.Tensor], weight: float, scale: Scale = 1.0

@@ -48,6 +48,8 @@ def test_the_drawing_helpers_draw():
     figure, (left, right) = plt.subplots(1, 2)
     contours = plot_surface(left, _bowl(), levels=5, vmax=1.0)
     assert contours.levels.size > 1
+    shared = plot_surface(right, _bowl(), levels=[-1.0, -0.5, 0.0, 0.5])
+    assert list(shared.levels) == [-1.0, -0.5, 0.0, 0.5]
     line = plot_path(left, torch.tensor([[1.0, 1.0], [0.0, 0.0]]), color="C1", label="path")
     assert line.get_label() == "path"
     grid = density_grid(spectra, sigma=0.05)
@@ -70,4 +72,6 @@ def test_bad_arguments_are_rejected():
     figure, ax = plt.subplots()
     with pytest.raises(ValueError, match="Invalid surface value"):
         plot_surface(ax, line)
+    with pytest.raises(ValueError, match="Invalid levels value"):
+        plot_surface(ax, _bowl(), levels=[1.0, 0.0])
     plt.close(figure)

@@ -247,3 +247,125 @@ def test_row_groups_span_tensors_and_box_binarises():
     w.grad = torch.zeros(3)
     box.step()
     torch.testing.assert_close(w.detach(), torch.tensor([-1.0, 0.2, 1.0]))
+
+
+def reference_step(params, grads, state, config, t):
+    """ProxSGD's step from the module docstring's formulas, out of place, with the operators of
+    ``deepoptim.prox``: the specification the optimizer's in-place step is checked against."""
+    from deepoptim import prox
+
+    base = t + 4
+    eps_t, rho_t = config.get("lr", 0.06) / base ** 0.5, 0.9 / base ** 0.5
+    beta = 0.999
+    state.setdefault("v", [torch.zeros_like(p) for p in params])
+    state.setdefault("s", [torch.zeros_like(p) for p in params])
+    state["v"] = [(1 - rho_t) * v + rho_t * g for v, g in zip(state["v"], grads, strict=True)]
+    state["s"] = [beta * s + (1 - beta) * g * g for s, g in zip(state["s"], grads, strict=True)]
+    if config.get("adaptive"):
+        taus = [torch.sqrt(s / (1 - beta ** (t + 1))) + 1e-8 for s in state["s"]]
+    else:
+        taus = [torch.ones_like(p) for p in params]
+    regularizer = config.get("regularizer")
+    if regularizer == "group_lasso":
+        rows = config.get("group_by", "row") == "row"
+        if rows:
+            tau = torch.cat([t_.reshape(len(t_), -1) for t_ in taus], 1).mean(1)
+            scales = [tau.reshape(-1, *[1] * (p.dim() - 1)) for p in params]
+        else:
+            tau = torch.cat([t_.reshape(-1) for t_ in taus]).mean()
+            scales = [tau for _ in params]
+        b = [p - v / s for p, v, s in zip(params, state["v"], scales, strict=True)]
+        mu = config["mu"]
+        if rows:
+            size = sum(p[0].numel() for p in params)
+            weight = mu / math.sqrt(size) if config.get("group_normalization") == "div" else mu
+            x_hat = prox.prox_group_lasso_rows(b, weight, tau)
+        else:
+            x_hat = prox.prox_group_lasso(b, mu, tau)
+    else:
+        x_hat = []
+        for p, v, tau in zip(params, state["v"], taus, strict=True):
+            b = p - v / tau
+            if regularizer == "l1":
+                b = prox.prox_l1(b, config["mu"], tau)
+            elif regularizer == "elastic_net":
+                b = prox.prox_elastic_net(b, config["mu"], config["mu2"], tau)
+            if config.get("bounds") is not None:
+                b = prox.prox_box(b, *config["bounds"])
+            x_hat.append(b)
+    return [p + eps_t * (h - p) for p, h in zip(params, x_hat, strict=True)]
+
+
+@pytest.mark.parametrize("config", [
+    {"regularizer": "l1", "mu": 0.05},
+    {"regularizer": "l1", "mu": 0.05, "adaptive": True},
+    {"regularizer": "l1", "mu": 0.05, "bounds": (-0.3, 0.3), "adaptive": True},
+    {"regularizer": "elastic_net", "mu": 0.05, "mu2": 0.2, "bounds": (None, 0.4)},
+    {"regularizer": "elastic_net", "mu": 0.05, "mu2": 0.2, "adaptive": True},
+    {"regularizer": None, "bounds": (-0.2, 0.2), "adaptive": True},
+    {"regularizer": "group_lasso", "mu": 0.5, "group_normalization": "div"},
+    {"regularizer": "group_lasso", "mu": 0.5, "adaptive": True},
+    {"regularizer": "group_lasso", "mu": 2.0, "group_by": "all", "adaptive": True},
+], ids=str)
+def test_in_place_step_equals_the_formulas(config):
+    """Ten steps on fixed random gradients equal the out-of-place formulas in float64, for the
+    elementwise and group regularisers with and without the curvature proxy (the step reuses
+    its work buffers, so every step after the first runs on the previous step's leftovers)."""
+    gen = torch.Generator().manual_seed(3)
+    params = [torch.randn(5, 3, generator=gen, dtype=torch.float64, requires_grad=True),
+              torch.randn(5, generator=gen, dtype=torch.float64, requires_grad=True)]
+    reference = [p.detach().clone() for p in params]
+    opt = ProxSGD(params, lr=0.3, **config)
+    state = {}
+    for t in range(10):
+        grads = [torch.randn(p.shape, generator=gen, dtype=torch.float64) for p in params]
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g.clone()
+        opt.step()
+        reference = reference_step(reference, grads, state, {**config, "lr": 0.3}, t)
+        for p, r in zip(params, reference, strict=True):
+            torch.testing.assert_close(p.detach(), r, rtol=1e-12, atol=1e-14)
+
+
+def test_work_buffers_persist_and_mixed_dtypes_share_a_group():
+    """The work buffers are allocated once (one per dtype) and reused; a group mixing float32
+    and float64 tensors steps each as if it were alone."""
+    gen = torch.Generator().manual_seed(4)
+    single = torch.randn(50, generator=gen).requires_grad_()
+    double = torch.randn(7, 3, generator=gen, dtype=torch.float64).requires_grad_()
+    alone = [single.detach().clone().requires_grad_(), double.detach().clone().requires_grad_()]
+    config = {"regularizer": "l1", "mu": 0.1, "adaptive": True}
+    together = ProxSGD([single, double], **config)
+    separate = [ProxSGD([p], **config) for p in alone]
+    pointers = None
+    for _ in range(5):
+        for p, q in zip((single, double), alone, strict=True):
+            p.grad = torch.randn(p.shape, generator=gen, dtype=p.dtype)
+            q.grad = p.grad.clone()
+        together.step()
+        for opt in separate:
+            opt.step()
+        current = {key: buffer.data_ptr() for key, buffer in together._workspace.items()}
+        assert pointers is None or current == pointers
+        pointers = current
+    assert {dtype for _, dtype in pointers} == {torch.float32, torch.float64}
+    for p, q in zip((single, double), alone, strict=True):
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=0, atol=0)
+
+
+def test_count_zeros_off_changes_nothing_but_the_diagnostic():
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(20, generator=gen).requires_grad_()
+    y = x.detach().clone().requires_grad_()
+    counted = ProxSGD([x], regularizer="l1", mu=0.5)
+    uncounted = ProxSGD([y], regularizer="l1", mu=0.5, count_zeros=False)
+    for _ in range(3):
+        x.grad = torch.randn(20, generator=gen)
+        y.grad = x.grad.clone()
+        counted.step()
+        uncounted.step()
+    torch.testing.assert_close(x.detach(), y.detach(), rtol=0, atol=0)
+    assert counted.state[DIAGNOSTICS]["prox_zero_fraction"] > 0
+    assert "prox_zero_fraction" not in uncounted.state[DIAGNOSTICS]
+    with pytest.raises(TypeError, match="count_zeros must be a bool, got int"):
+        ProxSGD([x], count_zeros=1)

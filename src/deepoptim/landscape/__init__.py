@@ -48,7 +48,7 @@ from .interpolation import interpolate, interpolation_points, spectra_along
 from .plots import default_sigma, density_grid, plot_density, plot_path, plot_surface
 from .points import flat_parameters, parameters_at, parameters_of
 from .spectra import spectra_at, spectrum_at
-from .surface import METHODS, Surface, evaluate_points, loss_surface
+from .surface import MAX_CHUNK, METHODS, PAIRS_PER_CALL, Surface, evaluate_points, loss_surface
 from .trajectory import CheckpointRecorder, Projection, path_grid, project
 
 __all__ = [
@@ -67,7 +67,9 @@ __all__ = [
     "pca_directions",
     "random_directions",
     # surfaces
+    "MAX_CHUNK",
     "METHODS",
+    "PAIRS_PER_CALL",
     "Surface",
     "evaluate_points",
     "loss_surface",

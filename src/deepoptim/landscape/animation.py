@@ -46,6 +46,7 @@ class TrainingAnimation:
 
 def training_animation(surface: Surface, coords: torch.Tensor, spectra: Sequence[SpectralDensity],
                        *, titles: Sequence[str] | None = None, sigma: float | None = None,
+                       axis_labels: tuple[str, str] = ("direction 1", "direction 2"),
                        color="C0", figsize: tuple[float, float] = (8.0, 3.2), dpi: int = 72,
                        interval: int = 600, grid_points: int = 400,
                        floor: float = 1e-5) -> TrainingAnimation:
@@ -57,6 +58,7 @@ def training_animation(surface: Surface, coords: torch.Tensor, spectra: Sequence
         spectra: ``T`` spectral densities, one per checkpoint.
         titles: one title per frame (e.g. ``"step 200"``); default ``"checkpoint t"``.
         sigma: the densities' smoothing width; default 1% of the span of all their nodes.
+        axis_labels: the labels of the surface's axes.
         color: the path's and the density's colour.
         figsize, dpi: the frame size in inches and its resolution (the page stores every frame).
         interval: milliseconds between frames.
@@ -84,7 +86,7 @@ def training_animation(surface: Surface, coords: torch.Tensor, spectra: Sequence
     figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     left, right = figure.subplots(1, 2, width_ratios=(1.0, 1.1))
     plot_surface(left, surface)
-    left.set(xlabel="direction 1", ylabel="direction 2")
+    left.set(xlabel=axis_labels[0], ylabel=axis_labels[1])
     (path,) = left.plot([], [], color=color, linewidth=1.5)
     (head,) = left.plot([], [], marker="o", color=color, markeredgecolor="k", linestyle="none")
     (curve,) = right.plot(grid.numpy(), densities[0], color=color)

@@ -49,8 +49,8 @@ def interpolation_points(theta_a: torch.Tensor, theta_b: torch.Tensor,
 
 def interpolate(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor, targets: torch.Tensor,
                 theta_a: torch.Tensor, theta_b: torch.Tensor, alphas: Sequence[float], *,
-                batch_size: int | None = None, chunk_size: int = 32, train: bool = False,
-                accuracy: bool = True) -> Surface:
+                batch_size: int | None = None, chunk_size: int | None = None,
+                train: bool = False, accuracy: bool = True) -> Surface:
     """Loss and accuracy at :math:`\\theta(\\alpha)` for each ``alpha`` (a line surface).
 
     The arguments after ``alphas`` are those of :func:`~deepoptim.landscape.loss_surface`;

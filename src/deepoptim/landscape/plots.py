@@ -14,6 +14,7 @@ Each helper draws onto a given ``matplotlib`` axes and returns what it drew, so 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -28,14 +29,16 @@ from .surface import Surface
 __all__ = ["default_sigma", "density_grid", "plot_density", "plot_path", "plot_surface"]
 
 
-def plot_surface(ax: Axes, surface: Surface, *, levels: int = 20, log: bool = True,
-                 cmap: str = "viridis", vmax: float | None = None):
+def plot_surface(ax: Axes, surface: Surface, *, levels: int | Sequence[float] = 20,
+                 log: bool = True, cmap: str = "viridis", vmax: float | None = None):
     """Filled contours of a plane's loss on ``ax``; returns the contour set (for a colour bar).
 
     Args:
         ax: the axes.
         surface: a two-dimensional :class:`~deepoptim.landscape.Surface`.
-        levels: number of contour levels.
+        levels: number of contour levels, or the levels themselves (in the plotted units:
+            :math:`\\log_{10}` of the loss if ``log``); give several surfaces the same levels
+            to share one colour bar.
         log: contour :math:`\\log_{10}` of the loss.
         cmap: the colour map.
         vmax: clip the loss above this value first (keeps a far, high corner from taking every
@@ -43,7 +46,12 @@ def plot_surface(ax: Axes, surface: Surface, *, levels: int = 20, log: bool = Tr
     """
     if not isinstance(surface, Surface) or surface.y is None:
         raise ValueError("Invalid surface value: expected a two-dimensional Surface")
-    check_int_at_least("levels", levels, 2)
+    if isinstance(levels, int):
+        check_int_at_least("levels", levels, 2)
+    else:
+        levels = np.asarray(levels, dtype=float)
+        if levels.ndim != 1 or len(levels) < 2 or not (np.diff(levels) > 0).all():
+            raise ValueError("Invalid levels value: expected an int or increasing levels")
     loss = surface.loss.numpy()
     if vmax is not None:
         check_positive("vmax", vmax)

@@ -17,7 +17,15 @@ of its parameters (``torch.func.functional_call``) and ``torch.vmap`` maps it ov
 ``chunk_size`` grid points at once: every layer of the chunk runs as one batched matrix product
 instead of ``chunk_size`` small ones, and no copy of the model is made. The data set is split
 into batches of ``batch_size`` samples (each weighted by its size, so the split does not change
-the result); memory grows as ``chunk_size * batch_size`` activations. ``method="loop"`` is the
+the result); memory grows as ``chunk_size * batch_size`` activations. By default a chunk holds
+about :data:`PAIRS_PER_CALL` (point, sample) pairs and at most :data:`MAX_CHUNK` points:
+``chunk_size = min(MAX_CHUNK, max(1, PAIRS_PER_CALL // batch))``, which on a CPU keeps every
+call large enough to amortise its overhead and its activations small enough for the caches;
+on a GPU larger chunks may pay. Batching removes per-call overhead, not arithmetic: on a CPU
+it pays when each point's forward pass is small (up to a few hundred samples of a small
+network), while with thousands of samples per batch the loop's matrix products already run
+near the processor's peak and ``method="loop"`` is as fast or faster
+(``benchmarks/bench_landscape.py`` measures both). ``method="loop"`` is the
 reference the batched path is tested against: it writes each point's parameters into the model
 and calls it, one point after another, as the usual landscape scripts do.
 
@@ -47,12 +55,18 @@ from deepoptim.curvature.operators import forward_mode
 
 from .points import check_vector, flat_parameters, parameters_of
 
-__all__ = ["METHODS", "Surface", "evaluate_points", "loss_surface"]
+__all__ = ["MAX_CHUNK", "METHODS", "PAIRS_PER_CALL", "Surface", "evaluate_points", "loss_surface"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 #: How grid points are evaluated: ``vmap`` over chunks of points, or one point at a time.
 METHODS = ("batched", "loop")
+#: The default number of (grid point, sample) pairs per ``vmap`` call.
+PAIRS_PER_CALL = 16384
+#: The default largest number of grid points per ``vmap`` call.
+MAX_CHUNK = 64
+#: The loop forms this many points at once (then evaluates them one by one).
+_LOOP_BLOCK = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +93,7 @@ class Surface:
     def point(self, coords: Sequence[float]) -> torch.Tensor:
         """:math:`\\theta(c)` for coordinates ``c`` (one per direction), in float64."""
         coords = torch.as_tensor(coords, dtype=torch.float64).reshape(-1)
+        coords = coords.to(self.directions.device)
         if len(coords) != len(self.directions):
             raise ValueError(f"Invalid coords value: {coords.tolist()} (expected "
                              f"{len(self.directions)} coordinates)")
@@ -185,16 +200,18 @@ def _evaluate_loop(model: nn.Module, grid: _Grid, batches, loss_fn: LossFn, accu
     named = {name: p for name, p in model.named_parameters() if p.requires_grad}
     losses, correct = [], []
     try:
-        for index in range(len(grid.coords)):
-            for name, value in unflatten(grid.points(index, index + 1)[0], grid.like).items():
-                named[name].copy_(value)
-            loss, hits = 0.0, 0.0
-            for x, y, weight in batches:
-                batch_loss, batch_hits = _batch_result(model(x), y, loss_fn, accuracy)
-                loss += weight * float(batch_loss)
-                hits += float(batch_hits)
-            losses.append(loss)
-            correct.append(hits)
+        for begin in range(0, len(grid.coords), _LOOP_BLOCK):  # points formed a block at a time
+            block = unflatten(grid.points(begin, begin + _LOOP_BLOCK), grid.like)
+            for index in range(len(next(iter(block.values())))):
+                for name, value in block.items():
+                    named[name].copy_(value[index])
+                loss, hits = 0.0, 0.0
+                for x, y, weight in batches:
+                    batch_loss, batch_hits = _batch_result(model(x), y, loss_fn, accuracy)
+                    loss += weight * float(batch_loss)
+                    hits += float(batch_hits)
+                losses.append(loss)
+                correct.append(hits)
     finally:
         for name, value in grid.like.items():
             named[name].copy_(value)
@@ -205,7 +222,7 @@ def _evaluate_loop(model: nn.Module, grid: _Grid, batches, loss_fn: LossFn, accu
 def evaluate_points(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
                     targets: torch.Tensor, directions: torch.Tensor, coords: torch.Tensor, *,
                     center: torch.Tensor | None = None, batch_size: int | None = None,
-                    chunk_size: int = 32, train: bool = False, accuracy: bool = True,
+                    chunk_size: int | None = None, train: bool = False, accuracy: bool = True,
                     method: str = "batched") -> tuple[torch.Tensor, torch.Tensor | None]:
     """Loss and accuracy at the points :math:`\\theta_c + \\sum_j c_j d_j` of ``coords``.
 
@@ -218,7 +235,8 @@ def evaluate_points(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
         coords: ``(P, k)``, one row of coordinates per point (``(P,)`` when ``k = 1``).
         center: :math:`\\theta_c`, ``(n,)``; default the model's parameters.
         batch_size: samples per forward pass; ``None``: all at once.
-        chunk_size: grid points per ``vmap`` call (``method="batched"``).
+        chunk_size: grid points per ``vmap`` call (``method="batched"``); default
+            ``min(MAX_CHUNK, max(1, PAIRS_PER_CALL // samples per batch))``.
         train: evaluate in train mode (see the module docstring).
         accuracy: also count correct predictions (``argmax`` of the outputs' last dimension
             against integer targets); ``False`` for other tasks.
@@ -234,11 +252,14 @@ def evaluate_points(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
     _check_data(inputs, targets)
     if batch_size is not None:
         check_int_at_least("batch_size", batch_size, 1)
-    check_int_at_least("chunk_size", chunk_size, 1)
+    if chunk_size is not None:
+        check_int_at_least("chunk_size", chunk_size, 1)
     check_choice("method", method, METHODS)
     _check_no_dropout(model, train)
     grid = _Grid(model, center, directions, coords)
     batches = _data_batches(inputs, targets, batch_size)
+    if chunk_size is None:
+        chunk_size = min(MAX_CHUNK, max(1, PAIRS_PER_CALL // len(batches[0][0])))
     with torch.no_grad(), forward_mode(model, train):
         if method == "batched":
             loss, correct = _evaluate_batched(model, grid, batches, loss_fn, accuracy,
@@ -259,7 +280,8 @@ def _axis(name: str, values: object) -> torch.Tensor:
 def loss_surface(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
                  targets: torch.Tensor, directions: torch.Tensor, x: Sequence[float],
                  y: Sequence[float] | None = None, *, center: torch.Tensor | None = None,
-                 batch_size: int | None = None, chunk_size: int = 32, train: bool = False,
+                 batch_size: int | None = None, chunk_size: int | None = None,
+                 train: bool = False,
                  accuracy: bool = True, method: str = "batched") -> Surface:
     """The loss (and accuracy) on a line (``y=None``, one direction) or a plane (two).
 

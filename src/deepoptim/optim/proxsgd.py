@@ -54,6 +54,11 @@ Regularisers and constraints, per parameter group (``regularizer``, ``mu``, ``mu
   :math:`\operatorname{diag}(\tau_t)`, which keeps it in closed form (as GSparsity does). Box
   constraints are not combined with the group lasso (the problem is not separable).
 
+Cost: the step's temporaries (the proximal points, the curvature) live in persistent work
+buffers, one per device and dtype, as large as the largest tensor (twice that with the
+curvature proxy) or group-lasso group; no memory is allocated per step. Besides SGD's two passes over each tensor (momentum, update) an l1 step
+makes two more (the difference :math:`x_t - v_t` and the prox, in place).
+
 Parameters without a gradient are skipped (a group lasso group is then formed by the
 parameters that have one).
 
@@ -70,10 +75,12 @@ bias-corrected, and step :math:`\epsilon_t`.
 Diagnostics (``self.state[DIAGNOSTICS]``, refreshed by every step):
 ``step_size`` and ``rho`` (:math:`\epsilon_t`, :math:`\rho_t` per parameter group),
 ``prox_zero_fraction`` (fraction of the regularised coordinates that are exactly 0 in
-:math:`\hat x_t`), ``prox_zero_groups`` (fraction of the group-lasso groups that are exactly
-0 in :math:`\hat x_t`), ``num_groups`` and ``nonfinite_skips`` (steps skipped because the loss
-or a gradient was not finite; the parameters are then left unchanged). :meth:`group_norms`
-returns the current norm of every group and :meth:`penalty` the value of :math:`r(x)`.
+:math:`\hat x_t`; for l1 and the elastic net it costs one more pass over those tensors, and
+the key is left out with ``count_zeros=False``), ``prox_zero_groups`` (fraction of the
+group-lasso groups that are exactly 0 in :math:`\hat x_t`), ``num_groups`` and
+``nonfinite_skips`` (steps skipped because the loss or a gradient was not finite; the
+parameters are then left unchanged). :meth:`group_norms` returns the current norm of every
+group and :meth:`penalty` the value of :math:`r(x)`.
 
 Source: Y. Yang, Y. Yuan, A. Chatzimichailidis, R. J. G. van Sloun, L. Lei, S. Chatzinotas,
 "ProxSGD: Training Structured Neural Networks under Regularization and Constraints",
@@ -182,6 +189,8 @@ class ProxSGD(torch.optim.Optimizer):
         group_normalization: ``"none"``, ``"div"`` or ``"mul"``, scaling of ``mu`` by the
             square root of the group size.
         momentum_init: ``"zero"`` (the paper) or ``"gradient"`` (:math:`v_{-1} = g_0`).
+        count_zeros: count the exact zeros of the elementwise proximal points
+            (``prox_zero_fraction``; one more pass over every l1 or elastic-net tensor).
     """
 
     def __init__(
@@ -202,6 +211,8 @@ class ProxSGD(torch.optim.Optimizer):
         group_by: str = "row",
         group_normalization: str = "none",
         momentum_init: str = "zero",
+        *,
+        count_zeros: bool = True,
     ) -> None:
         defaults = dict(lr=lr, lr_decay=lr_decay, rho=rho, rho_decay=rho_decay,
                         step_offset=step_offset, adaptive=adaptive, beta=beta, eps=eps,
@@ -209,7 +220,34 @@ class ProxSGD(torch.optim.Optimizer):
                         group_by=group_by, group_normalization=group_normalization,
                         momentum_init=momentum_init)
         _check_hyperparameters(defaults)
+        if not isinstance(count_zeros, bool):
+            raise TypeError(f"count_zeros must be a bool, got {type(count_zeros).__name__}")
         super().__init__(params, defaults)
+        self.count_zeros = count_zeros
+        self._workspace: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.__dict__.setdefault("count_zeros", True)
+        self.__dict__.setdefault("_workspace", {})
+
+    def _scratch(self, like: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Views shaped like the tensors of ``like`` into the persistent work buffers, disjoint
+        from each other and valid until the next call (contents undefined)."""
+        need: dict[tuple[torch.device, torch.dtype], int] = {}
+        for t in like:
+            need[(t.device, t.dtype)] = need.get((t.device, t.dtype), 0) + t.numel()
+        for (device, dtype), size in need.items():
+            buffer = self._workspace.get((device, dtype))
+            if buffer is None or buffer.numel() < size:
+                self._workspace[(device, dtype)] = torch.empty(size, device=device, dtype=dtype)
+        views, offsets = [], dict.fromkeys(need, 0)
+        for t in like:
+            key = (t.device, t.dtype)
+            start = offsets[key]
+            views.append(self._workspace[key][start:start + t.numel()].view(t.shape))
+            offsets[key] = start + t.numel()
+        return views
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group after validating its hyperparameters (defaults filled in) and its
@@ -250,7 +288,7 @@ class ProxSGD(torch.optim.Optimizer):
                 self._group_update(group, params, counts)
             else:
                 self._elementwise_update(group, params, counts)
-        self.state[DIAGNOSTICS] = {
+        diagnostics = {
             "step_size": torch.tensor(step_sizes, dtype=torch.float64),
             "rho": torch.tensor(rhos, dtype=torch.float64),
             "prox_zero_fraction": counts.fraction(counts.zero_coords, counts.coords),
@@ -258,6 +296,9 @@ class ProxSGD(torch.optim.Optimizer):
             "num_groups": counts.groups,
             "nonfinite_skips": skips,
         }
+        if not self.count_zeros:
+            del diagnostics["prox_zero_fraction"]
+        self.state[DIAGNOSTICS] = diagnostics
         return loss
 
     def _advance(self, group: dict[str, Any], params: list[torch.Tensor]) -> tuple[float, float]:
@@ -282,14 +323,12 @@ class ProxSGD(torch.optim.Optimizer):
                 schedule = (eps_t, rho_t)
         return schedule
 
-    def _curvature(self, group: dict[str, Any], p: torch.Tensor) -> torch.Tensor | None:
-        """:math:`\\tau_t` of one parameter (its step already counted), or None for
-        :math:`\\tau = 1`."""
-        if not group["adaptive"]:
-            return None
+    def _curvature(self, group: dict[str, Any], p: torch.Tensor, out: torch.Tensor
+                   ) -> torch.Tensor:
+        """:math:`\\tau_t` of one adaptive parameter (its step already counted), into ``out``."""
         state = self.state[p]
         correction = math.sqrt(1 - group["beta"] ** state["step"])
-        return (state["exp_avg_sq"].sqrt() / correction).add_(group["eps"])
+        return torch.sqrt(state["exp_avg_sq"], out=out).div_(correction).add_(group["eps"])
 
     def _elementwise_update(self, group: dict[str, Any], params: list[torch.Tensor],
                             counts: _ZeroCounts) -> None:
@@ -298,44 +337,54 @@ class ProxSGD(torch.optim.Optimizer):
         for p in params:
             state = self.state[p]
             eps_t, _ = _schedules(group, state["step"] - 1)
-            v, tau = state["momentum_buffer"], self._curvature(group, p)
+            v, tau = state["momentum_buffer"], None
+            if group["adaptive"]:
+                tau, b = self._scratch([p, p])
+                self._curvature(group, p, tau)
             if regularizer is None and bounds is None:  # prox = identity: x - eps v / tau
                 if tau is None:
                     p.add_(v, alpha=-eps_t)
                 else:
                     p.addcdiv_(v, tau, value=-eps_t)
                 continue
-            b = p - v if tau is None else torch.addcdiv(p, v, tau, value=-1)
+            if tau is None:
+                (b,) = self._scratch([p])
+                torch.sub(p, v, out=b)
+            else:
+                torch.addcdiv(p, v, tau, value=-1, out=b)
             x_hat = _elementwise_prox_(b, group, 1.0 if tau is None else tau)
-            if regularizer in _ELEMENTWISE_SPARSE:
-                counts.zero_coords += x_hat.numel() - int(torch.count_nonzero(x_hat))
-                counts.coords += x_hat.numel()
             p.lerp_(x_hat, eps_t)
+            if regularizer in _ELEMENTWISE_SPARSE and self.count_zeros:
+                counts.count_zeros_(x_hat)
 
     def _group_update(self, group: dict[str, Any], params: list[torch.Tensor],
                       counts: _ZeroCounts) -> None:
         """:math:`x \\leftarrow x + \\epsilon_t(\\hat x - x)` with the group-lasso prox, the
         groups' scalar curvature being the mean of :math:`\\tau_t` over each group."""
-        taus = [self._curvature(group, p) for p in params]
         rows = group["group_by"] == "row"
         sizes = _group_sizes(params, rows)
-        scale = 1.0 if taus[0] is None else _group_mean(taus, sizes, rows)
-        b = [p - self.state[p]["momentum_buffer"] / _scale_of(scale, p, rows)
-             for p in params]
-        weight = _group_weight(group, sizes)
-        if rows:
-            x_hat = prox.prox_group_lasso_rows(b, weight, scale)
-            zero = prox.group_norms_rows(x_hat) == 0
-        else:
-            x_hat = prox.prox_group_lasso(b, weight, scale)
-            zero = (prox.joint_norm(x_hat) == 0).reshape(1)
+        b = self._scratch(params)
+        scale: float | torch.Tensor = 1.0
+        if group["adaptive"]:  # the taus are formed in b's buffers, then overwritten
+            taus = [self._curvature(group, p, out) for p, out in zip(params, b, strict=True)]
+            scale = _group_mean(taus, sizes, rows)
+        for p, target in zip(params, b, strict=True):  # b = x - v / scale
+            v = self.state[p]["momentum_buffer"]
+            if isinstance(scale, torch.Tensor):
+                torch.div(v, _scale_of(scale, p, rows), out=target)
+                target.neg_().add_(p)
+            else:
+                torch.sub(p, v, out=target)
+        norms = prox.group_norms_rows(b) if rows else prox.joint_norm(b).reshape(1)
+        factor = prox.group_shrinkage(norms, _group_weight(group, sizes) / scale)
+        zero = factor == 0
         counts.zero_groups += int(zero.sum())
         counts.groups += zero.numel()
         counts.zero_coords += int((zero.to(sizes.dtype) * sizes).sum())
         counts.coords += sum(p.numel() for p in params)
-        for p, target in zip(params, x_hat, strict=True):
+        for p, target in zip(params, b, strict=True):  # x + eps (factor * b - x)
             eps_t, _ = _schedules(group, self.state[p]["step"] - 1)
-            p.lerp_(target, eps_t)
+            p.lerp_(target.mul_(_scale_of(factor, p, True) if rows else factor[0]), eps_t)
 
     # ------------------------------------------------------------------ inspection
 
@@ -375,6 +424,14 @@ class _ZeroCounts:
 
     def __init__(self) -> None:
         self.zero_coords = self.coords = self.zero_groups = self.groups = 0
+
+    def count_zeros_(self, x: torch.Tensor) -> None:
+        """Add the exact zeros of ``x``, overwriting it with its non-zero indicator (no
+        temporary). The indicator is summed in a dtype that counts every entry exactly."""
+        exact = torch.float64 if x.numel() >= 2**24 or x.dtype == torch.float64 \
+            else torch.float32
+        self.zero_coords += x.numel() - int(x.ne_(0).sum(dtype=exact))
+        self.coords += x.numel()
 
     @staticmethod
     def fraction(part: int, whole: int) -> float:
