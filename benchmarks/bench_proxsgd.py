@@ -7,8 +7,9 @@
    ``--repeats`` times. Reported: ProxSGD time / the reference's time (median and
    interquartile range over the repeats); the issue's goal is 1.3x. ``l1 uncounted`` is the l1
    step without the zero count of its diagnostics (``count_zeros=False``). An l1 step makes
-   four passes over each tensor where SGD makes two (momentum, update): about 2x is its floor
-   on a memory-bound CPU step, short of fusing the passes into one kernel.
+   five passes over each tensor (seven counting zeros) where SGD makes three, and the
+   soft-thresholding kernel is slower than a clamp: on a CPU, short of fusing the passes into
+   one kernel, the regularised step cannot come within 1.3x of SGD's.
 2. Inference: a digits CNN (channels 32, 64) with a given fraction of its filters zeroed, and
    the network :func:`deepoptim.sparsity.prune_sequential` builds from it (same outputs), timed
    alternately on one batch. Reported: dense time / pruned time (the speed-up), beside the
