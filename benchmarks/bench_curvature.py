@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -44,6 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from deepoptim import curvature, data, experiment, models, train
+from timing import alternate, show
 
 K = 5
 
@@ -54,30 +54,6 @@ def _available(name: str) -> bool:
 
 HAVE_EIGENTHINGS = _available("hessian_eigenthings")
 HAVE_CURVLINOPS = _available("curvlinops")
-
-
-def _quartiles(values: list[float]) -> tuple[float, float, float]:
-    q1, median, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-    return median, q1, q3
-
-
-def _show(values: list[float]) -> str:
-    median, q1, q3 = _quartiles(values)
-    return f"{median:6.2f} [{q1:5.2f}, {q3:5.2f}]"
-
-
-def alternate(methods: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Seconds per call of each method, ``repeats`` rounds, the order rotating every round."""
-    for method in methods.values():
-        method()  # warm-up: first calls load kernels and build caches
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    names = list(methods)
-    for round_ in range(repeats):
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            start = time.perf_counter()
-            methods[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def ratios(times: dict[str, list[float]], numerator: str, denominator: str) -> list[float]:
@@ -319,7 +295,7 @@ def main(quick: bool = False, threads: int = 1, repeats: int | None = None,
         print(f"\n[1] {problem.name}: one Hessian-vector product / one gradient "
               "(median [q1, q3])")
         for name, values in products.items():
-            print(f"    {name:28s} {_show(values)}")
+            print(f"    {name:28s} {show(values)}")
 
     topk = bench_topk_equal_accuracy(small, truth, target, repeats)
     results["topk equal accuracy"] = topk
@@ -331,7 +307,7 @@ def main(quick: bool = False, threads: int = 1, repeats: int | None = None,
               f"time {statistics.median(topk['times'][name]) * 1e3:8.1f} ms"
               if knob is not None else f"    {name:28s} never reached the target")
     for name, values in topk["ratios"].items():
-        print(f"    {name} / ours: {_show(values)}")
+        print(f"    {name} / ours: {show(values)}")
 
     for problem, spectrum in ((small, eigenvalues), (large, None)):
         density = bench_density(problem, probes, steps, repeats, spectrum)
@@ -341,7 +317,7 @@ def main(quick: bool = False, threads: int = 1, repeats: int | None = None,
             print(f"    {name:28s} {statistics.median(ts) * 1e3:9.1f} ms")
         for name, values in density["ratios"].items():
             if values:
-                print(f"    {name}: {_show(values)}")
+                print(f"    {name}: {show(values)}")
         for name, w1 in density.get("w1", {}).items():
             print(f"    Wasserstein-1 to the dense spectrum, {name}: {w1:.2e}")
 
@@ -353,7 +329,7 @@ def main(quick: bool = False, threads: int = 1, repeats: int | None = None,
     for name, value in equal_budget["relative residuals"].items():
         print(f"    max residual / |lambda_max|, {name}: {value:.1e}")
     for name, values in equal_budget["ratios"].items():
-        print(f"    {name} / ours: {_show(values)}")
+        print(f"    {name} / ours: {show(values)}")
     return results
 
 

@@ -36,40 +36,15 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import importlib.util
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from deepoptim import data, experiment, landscape, models, train
+from timing import alternate, quartiles, show
 
 HAVE_LOSS_LANDSCAPES = importlib.util.find_spec("loss_landscapes") is not None
-
-
-def _quartiles(values: list[float]) -> tuple[float, float, float]:
-    q1, median, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-    return median, q1, q3
-
-
-def _show(values: list[float], digits: int = 2) -> str:
-    median, q1, q3 = _quartiles(values)
-    return f"{median:8.{digits}f} [{q1:.{digits}f}, {q3:.{digits}f}]"
-
-
-def alternate(methods: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Seconds per call of each method, ``repeats`` rounds, the order rotating every round."""
-    for method in methods.values():
-        method()  # warm-up
-    times: dict[str, list[float]] = {name: [] for name in methods}
-    names = list(methods)
-    for round_ in range(repeats):
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            start = time.perf_counter()
-            methods[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def trained_mlp(dataset: data.ClassificationData, steps: int, seed: int = 0) -> torch.nn.Module:
@@ -148,12 +123,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, object]]:
         print(f"\n{samples} samples: grid points per second (share of the floor's rate)")
         for name, values in rates.items():
             share = [v / f for v, f in zip(values, rates["floor"], strict=True)]
-            print(f"  {name:16s} {_show(values, 1)}   ({_quartiles(share)[0]:.0%})")
+            print(f"  {name:16s} {show(values, 1)}   ({quartiles(share)[0]:.0%})")
         for other in [name for name in methods if name != "batched"]:
             ratio = [b / o for b, o in zip(rates["batched"], rates[other], strict=True)]
-            print(f"  batched / {other:16s} {_show(ratio)}")
-            rows.append({"samples": samples, "versus": other, "ratio": _quartiles(ratio)[0],
-                         "ratios": ratio, "rate": _quartiles(rates["batched"])[0]})
+            print(f"  batched / {other:16s} {show(ratio)}")
+            rows.append({"samples": samples, "versus": other, "ratio": quartiles(ratio)[0],
+                         "ratios": ratio, "rate": quartiles(rates["batched"])[0]})
     return rows
 
 

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from deepoptim import data, models
 from deepoptim.optim import PLASLS, SLS, AdamSLS, KenSLS, SaLSa, loss_only, split_parameters
 from deepoptim.train import make_closure, minibatches
+from timing import quartiles
 
 OPTIMIZERS: dict[str, Callable[[torch.nn.Module], torch.optim.Optimizer]] = {
     "Adam": lambda model: torch.optim.Adam(model.parameters(), lr=1e-2),
@@ -104,14 +105,6 @@ def time_forward(runner: Runner, batches: list[torch.Tensor]) -> float:
     return elapsed
 
 
-def quartiles(values: list[float]) -> tuple[float, float, float]:
-    """(25 %, median, 75 %) of ``values``."""
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, median, q3
-
-
 def measure(steps: int, block: int, seed: int = 0) -> list[dict]:
     """Interleaved blocks of every optimizer; one result row per optimizer."""
     mnist = data.mnist1d()
@@ -134,8 +127,8 @@ def measure(steps: int, block: int, seed: int = 0) -> list[dict]:
         ratios = [t / a for t, a in zip(runner.block_times, adam, strict=True)]
         floors = [(a + extra * f) / a for a, f in zip(adam, forward_times, strict=True)]
         to_floor = [r / f for r, f in zip(ratios, floors, strict=True)]
-        q1, median, q3 = quartiles(ratios)
-        f1, floor_median, f3 = quartiles(to_floor)
+        median, q1, q3 = quartiles(ratios)
+        floor_median, f1, f3 = quartiles(to_floor)
         rows.append(dict(optimizer=name, ratio=median, ratio_q1=q1, ratio_q3=q3,
                          fwd=forwards, bwd=backwards, extra_fwd=extra,
                          floor=statistics.median(floors), vs_floor=floor_median,

@@ -21,8 +21,6 @@ Run: ``python benchmarks/bench_proxsgd.py [--quick] [--threads N]``.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
@@ -30,6 +28,7 @@ from torch import nn
 
 from deepoptim import models, sparsity
 from deepoptim.optim import ProxSGD
+from timing import quartiles, seconds
 
 CONFIGS: dict[str, Callable[[list[torch.Tensor], nn.Module], torch.optim.Optimizer]] = {
     "none": lambda params, _: ProxSGD(params, lr=0.01, rho=0.1),
@@ -54,18 +53,6 @@ REFERENCES = {
 }
 
 
-def _quartiles(values: list[float]) -> tuple[float, float, float]:
-    q1, median, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-    return median, q1, q3
-
-
-def _time(fn: Callable[[], object], count: int) -> float:
-    start = time.perf_counter()
-    for _ in range(count):
-        fn()
-    return time.perf_counter() - start
-
-
 def _model(width: int) -> nn.Sequential:
     torch.manual_seed(0)
     return sparsity.as_sequential(models.MLP(hidden=(width, width)))
@@ -88,10 +75,10 @@ def bench_steps(width: int, steps: int, repeats: int) -> dict[str, tuple[float, 
         reference.step()  # warm-up and state creation
         ratios = []
         for _ in range(repeats):
-            t_reference = _time(reference.step, steps)
-            t_prox = _time(prox.step, steps)
+            t_reference = seconds(reference.step, steps)
+            t_prox = seconds(prox.step, steps)
             ratios.append(t_prox / t_reference)
-        results[name] = _quartiles(ratios)
+        results[name] = quartiles(ratios)
     return results
 
 
@@ -111,11 +98,11 @@ def bench_inference(zeroed: float, batch: int, count: int, repeats: int) -> dict
         torch.testing.assert_close(pruned(x), dense(x), rtol=1e-4, atol=1e-5)
         speedups = []
         for _ in range(repeats):
-            t_dense = _time(lambda: dense(x), count)
-            t_pruned = _time(lambda: pruned(x), count)
+            t_dense = seconds(lambda: dense(x), count)
+            t_pruned = seconds(lambda: pruned(x), count)
             speedups.append(t_dense / t_pruned)
     return {
-        "speedup": _quartiles(speedups),
+        "speedup": quartiles(speedups),
         "kept": units.fraction_kept,
         "params": models.count_parameters(pruned) / models.count_parameters(dense),
         "flops": sparsity.count_flops(pruned, x) / sparsity.count_flops(dense, x),

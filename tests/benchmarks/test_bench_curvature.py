@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_curvature.py"
-
-
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location("bench_curvature", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _finite(values) -> bool:
@@ -23,9 +12,9 @@ def _finite(values) -> bool:
 
 
 @pytest.mark.slow
-def test_bench_curvature_quick(capsys):
+def test_bench_curvature_quick(capsys, load_benchmark):
     """Runs every section on tiny problems (peers that are not installed are skipped)."""
-    results = load_benchmark().main(quick=True)
+    results = load_benchmark("bench_curvature").main(quick=True)
     for name, ratios in results["products small MLP"].items():
         assert _finite(ratios), name
     density = results["density MNIST-1D MLP"]["ratios"]

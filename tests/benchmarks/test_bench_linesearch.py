@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
-
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_linesearch.py"
 
 
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location("bench_linesearch", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_bench_linesearch_quick(capsys):
-    rows = load_benchmark().main(["--quick", "--steps", "20", "--block", "10"])
+def test_bench_linesearch_quick(capsys, load_benchmark):
+    rows = load_benchmark("bench_linesearch").main(["--quick", "--steps", "20", "--block", "10"])
     assert {row["optimizer"] for row in rows} == {"Adam", "SLS", "AdamSLS", "AdamSLS-exact",
                                                   "KenSLS", "SaLSa", "PLASLS"}
     for row in rows:

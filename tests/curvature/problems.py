@@ -19,12 +19,13 @@ class Problem:
     targets: torch.Tensor
 
 
-def make_mlp_problem(samples: int = 40, seed: int = 0) -> Problem:
-    """A 5-6-3 tanh MLP with cross-entropy on random data: 57 parameters, float64."""
+def make_mlp_problem(samples: int = 40, seed: int = 0, features: int = 5) -> Problem:
+    """A ``features``-6-3 tanh MLP with cross-entropy on random data, float64 (57 parameters
+    with 5 features)."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.Linear(6, 3)).double()
-    inputs = torch.randn(samples, 5, generator=generator, dtype=torch.float64)
+    model = nn.Sequential(nn.Linear(features, 6), nn.Tanh(), nn.Linear(6, 3)).double()
+    inputs = torch.randn(samples, features, generator=generator, dtype=torch.float64)
     targets = torch.randint(0, 3, (samples,), generator=generator)
     return Problem(model, F.cross_entropy, inputs, targets)
 

@@ -1,32 +1,18 @@
-"""Small float64 problems shared by the landscape tests."""
+"""Small float64 problems shared by the landscape tests (the curvature tests' MLP, and a
+convolution with batch normalisation)."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclasses.dataclass
-class Problem:
-    """A model, its loss and a data set small enough for exact checks."""
-
-    model: nn.Module
-    loss_fn: object
-    inputs: torch.Tensor
-    targets: torch.Tensor
+from curvature.problems import Problem, make_mlp_problem
 
 
 def mlp_problem(samples: int = 30, seed: int = 0) -> Problem:
     """A 4-6-3 tanh MLP with cross-entropy on random data (51 parameters), float64."""
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)).double()
-    inputs = torch.randn(samples, 4, generator=generator, dtype=torch.float64)
-    targets = torch.randint(0, 3, (samples,), generator=generator)
-    return Problem(model, F.cross_entropy, inputs, targets)
+    return make_mlp_problem(samples, seed, features=4)
 
 
 class ConvBN(nn.Module):
