@@ -533,7 +533,8 @@ for pair in range(exp.profile.n_seeds):
     tops = [float(s.nodes.max()) for s in spectra]
     bottoms = [float(s.nodes.min()) for s in spectra]
     pair_records.append({
-        "seeds": f"{seed_a}-{seed_b}", "end_loss": max(ends), "barrier": float(excess.max()),
+        "seeds": f"{seed_a}-{seed_b}", "end_loss": max(ends), "loss_a": ends[0],
+        "loss_b": ends[1], "barrier": float(excess.max()),
         "barrier_alpha": float(alphas[inside][excess.argmax()]),
         "end_test_acc": float(min(on_test.accuracy[at[0.0]], on_test.accuracy[at[1.0]])),
         "mid_test_acc": float(on_test.accuracy[at[0.5]]),
@@ -586,6 +587,25 @@ for key, column in (("barrier", "has_barrier"), ("negative", "more_negative"),
                     ("sharper", "sharper")):
     glue(f"verdict_{key}", f"holds for {int(pairs[column].sum())} of {len(pairs)} pairs",
          display=False)
+ends_frame = pd.concat([  # every minimum once: its training-subset loss and top Ritz value
+    pairs[["seeds", "loss_a", "top_a"]].set_axis(["seeds", "loss", "top"], axis=1),
+    pairs[["seeds", "loss_b", "top_b"]].set_axis(["seeds", "loss", "top"], axis=1)],
+    ignore_index=True)
+flattest, sharpest = ends_frame.loc[ends_frame["top"].idxmin()], ends_frame.loc[
+    ends_frame["top"].idxmax()]
+for name, row in (("flat", flattest), ("sharp", sharpest)):
+    glue(f"{name}_top", float(row["top"]), display=False)
+    glue(f"{name}_loss", float(row["loss"]), display=False)
+rank = ends_frame[["loss", "top"]].corr(method="spearman").iloc[0, 1]
+glue("loss_top_rank", float(rank), display=False)
+glue("flat_verdict",
+     "the flatter minima are the ones that fit the subset more closely. This is what the "
+     "cross-entropy predicts: its Hessian is weighted by p(1 - p) over the model's class "
+     "probabilities p and vanishes as the predictions on the subset become certain, so the "
+     "sharpness of a minimum says as much about how far training went as about its shape"
+     if rank > 0 else "the flatness of a minimum does not follow how closely it fits the "
+     "subset",
+     display=False)
 glue("slq_probes", slq_probes, display=False)
 glue("slq_steps", slq_steps, display=False)
 pairs.round(4)
@@ -618,6 +638,12 @@ for row in pairs.itertuples():
 # at most {glue:text}`pair_end_top:.3f` and at least {glue:text}`pair_end_bottom:.3f` at the
 # two minima. Over the {glue:text}`n_pairs` pairs the barrier is
 # {glue:text}`barrier_mean:.3f` ± {glue:text}`barrier_std:.3f` (mean ± standard deviation).
+#
+# The minima themselves differ as much as the paths between them: the largest Ritz value at
+# the end points ranges from {glue:text}`flat_top:.3f` (training-subset loss
+# {glue:text}`flat_loss:.4f`) to {glue:text}`sharp_top:.3f` (loss
+# {glue:text}`sharp_loss:.4f`), and the rank correlation between an end point's loss and its
+# top Ritz value is {glue:text}`loss_top_rank:.2f`: {glue:text}`flat_verdict`.
 #
 # What is expected for independently trained networks whose units are not aligned
 # {cite}`goodfellow2015qualitatively,frankle2020linear,entezari2022role`, and what the thesis
