@@ -352,22 +352,20 @@ runs = {model: testbed.run_grid(model, dataset, comparison_configs(dataset, batc
                                 run_seeds, steps=steps, batch_size=batch_size,
                                 eval_every=max(1, steps // n_evals))
         for model, (dataset, steps, batch_size, run_seeds) in problems.items()}
-records = pd.concat([r.records for r in runs.values()], ignore_index=True)
-step_frames = pd.concat([r.steps for r in runs.values()], ignore_index=True)
-evals_per_step = step_frames.groupby(["model", "config", "seed"], sort=False)[
-    "loss_evals"].mean().fillna(1.0).rename("loss_evals").reset_index()
-records = records.merge(evals_per_step, on=["model", "config", "seed"])
+all_runs = testbed.concat_runs(runs.values())
+step_frames = all_runs.steps
+# forward passes per step; PyTorch's SGD and Adam record none: one per step
+records = testbed.with_step_means(all_runs, {"loss_evals": 1.0})
 summary = experiment.summarize(records, by=["model", "config"],
                                metrics=["train_loss", "test_acc", "loss_evals"])
 glue("cnn_steps", cnn_steps, display=False)
 glue("digit_steps", digit_steps, display=False)
 glue("n_mlp_seeds", len(mlp_seeds), display=False)
 glue("n_seeds", len(seeds), display=False)
-table = summary.copy()
-for metric, fmt in (("train_loss", "{:.3f}"), ("test_acc", "{:.1%}"), ("loss_evals", "{:.2f}")):
-    table[metric] = [f"{fmt.format(m)} ± {fmt.format(s)}" for m, s in
-                     zip(table[f"{metric}_mean"], table[f"{metric}_std"], strict=True)]
-table.set_index(["model", "config"])[["train_loss", "test_acc", "loss_evals", "n"]]
+experiment.mean_std_table(summary, {"train_loss": ("train_loss", "{:.3f} ± {:.3f}"),
+                                    "test_acc": ("test_acc", "{:.1%} ± {:.1%}"),
+                                    "loss_evals": ("loss_evals", "{:.2f} ± {:.2f}")},
+                          index=["model", "config"])
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -377,25 +375,9 @@ for row in summary.itertuples():
 
 
 # %%
-def smoothed(frame, column, window):
-    """A per-step column as a rolling mean within each run (config, seed)."""
-    out = frame.copy()
-    out[column] = (frame.groupby(["config", "seed"], sort=False)[column]
-                   .transform(lambda s: s.rolling(window, min_periods=1).mean()))
-    return out
-
-
 titles = {"mlp": "MNIST-1D MLP", "cnn1d": "MNIST-1D CNN", "digits_cnn": "digits CNN"}
-fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
-for column, (model, result) in enumerate(runs.items()):
-    window = max(1, problems[model][1] // 30)
-    plotting.mean_band(axes[0, column], smoothed(result.steps, "loss", window), x="step",
-                       y="loss", hue="config", logy=True)
-    plotting.mean_band(axes[1, column], result.evals, x="step", y="test_acc", hue="config")
-    axes[0, column].set(title=titles[model], ylabel="mini-batch loss (rolling mean)")
-    axes[1, column].set(ylabel="test accuracy")
-axes[0, 0].legend()
-fig.tight_layout()
+fig = plotting.training_curves({titles[model]: (result.steps, result.evals)
+                                for model, result in runs.items()})
 glue("fig_curves", fig, display=False)
 plt.close(fig)
 
@@ -411,15 +393,14 @@ plt.close(fig)
 # %%
 fig, axes = plt.subplots(2, 3, figsize=(13, 6.0), sharex="col")
 for column, (model, result) in enumerate(runs.items()):
-    window = max(1, problems[model][1] // 30)
     sls_steps = result.steps[result.steps["config"] == "SLS"]
-    plotting.mean_band(axes[0, column], smoothed(sls_steps, "step_size", window), x="step",
-                       y="step_size", hue="config", logy=True)
+    plotting.mean_band(axes[0, column], plotting.rolling_mean(sls_steps, "step_size"),
+                       x="step", y="step_size", hue="config", logy=True)
     sgd = result.steps[(result.steps["config"] == "SGD") & (result.steps["seed"] == seeds[0])]
     axes[0, column].plot(sgd["step"], sgd["lr"] / (1 - 0.9), "--", color=plotting.color("SGD"),
                          label=r"SGD $\eta_t/(1-\mu)$")
-    plotting.mean_band(axes[1, column], smoothed(sls_steps, "loss_evals", window), x="step",
-                       y="loss_evals", hue="config")
+    plotting.mean_band(axes[1, column], plotting.rolling_mean(sls_steps, "loss_evals"),
+                       x="step", y="loss_evals", hue="config")
     low = float(sls_steps["step_size"][sls_steps["step_size"] > 0].quantile(0.01)) / 5
     axes[0, column].set(title=titles[model], ylabel="accepted step size", ylim=(low, None))
     axes[1, column].set(ylabel="forward passes per step")

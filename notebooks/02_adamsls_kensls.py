@@ -341,23 +341,21 @@ problems = {  # model: (data, steps, batch size, configurations)
 runs = {model: testbed.run_grid(model, dataset, configs, seeds, steps=steps,
                                 batch_size=batch_size, eval_every=max(1, steps // n_evals))
         for model, (dataset, steps, batch_size, configs) in problems.items()}
-records = pd.concat([r.records for r in runs.values()], ignore_index=True)
-step_frames = pd.concat([r.steps for r in runs.values()], ignore_index=True)
-per_run = step_frames.groupby(["model", "config", "seed"], sort=False).agg(
-    loss_evals=("loss_evals", "mean"), failed=("failed", "mean")).reset_index()
-per_run["loss_evals"] = per_run["loss_evals"].fillna(1.0)
-records = records.merge(per_run, on=["model", "config", "seed"])
+all_runs = testbed.concat_runs(runs.values())
+step_frames = all_runs.steps
+# per run: forward passes per step (PyTorch's Adam and SGD record none: one per step) and
+# the fraction of failed searches (none recorded for them)
+records = testbed.with_step_means(all_runs, {"loss_evals": 1.0, "failed": None})
 summary = experiment.summarize(records, by=["model", "config"],
                                metrics=["train_loss", "test_acc", "loss_evals", "failed"])
 glue("mlp_steps", mlp_steps, display=False)
 glue("cnn_steps", cnn_steps, display=False)
 glue("digit_steps", digit_steps, display=False)
 glue("n_seeds", len(seeds), display=False)
-table = summary.copy()
-for metric, fmt in (("train_loss", "{:.3f}"), ("test_acc", "{:.1%}"), ("loss_evals", "{:.2f}")):
-    table[metric] = [f"{fmt.format(m)} ± {fmt.format(s)}" for m, s in
-                     zip(table[f"{metric}_mean"], table[f"{metric}_std"], strict=True)]
-table.set_index(["model", "config"])[["train_loss", "test_acc", "loss_evals", "n"]]
+experiment.mean_std_table(summary, {"train_loss": ("train_loss", "{:.3f} ± {:.3f}"),
+                                    "test_acc": ("test_acc", "{:.1%} ± {:.1%}"),
+                                    "loss_evals": ("loss_evals", "{:.2f} ± {:.2f}")},
+                          index=["model", "config"])
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -367,25 +365,9 @@ for row in summary.itertuples():
 
 
 # %%
-def smoothed(frame, column, window):
-    """A per-step column as a rolling mean within each run (config, seed)."""
-    out = frame.copy()
-    out[column] = (frame.groupby(["config", "seed"], sort=False)[column]
-                   .transform(lambda s: s.rolling(window, min_periods=1).mean()))
-    return out
-
-
 titles = {"mlp": "MNIST-1D MLP", "cnn1d": "MNIST-1D CNN", "digits_cnn": "digits CNN"}
-fig, axes = plt.subplots(2, 3, figsize=(13, 6.5))
-for column, (model, result) in enumerate(runs.items()):
-    window = max(1, problems[model][1] // 30)
-    plotting.mean_band(axes[0, column], smoothed(result.steps, "loss", window), x="step",
-                       y="loss", hue="config", logy=True)
-    plotting.mean_band(axes[1, column], result.evals, x="step", y="test_acc", hue="config")
-    axes[0, column].set(title=titles[model], ylabel="mini-batch loss (rolling mean)")
-    axes[1, column].set(ylabel="test accuracy")
-axes[0, 0].legend(fontsize=8)
-fig.tight_layout()
+fig = plotting.training_curves({titles[model]: (result.steps, result.evals)
+                                for model, result in runs.items()})
 glue("fig_curves", fig, display=False)
 plt.close(fig)
 
@@ -401,10 +383,9 @@ plt.close(fig)
 # %%
 fig, axes = plt.subplots(2, 3, figsize=(13, 6.0), sharex="col")
 for column, (model, result) in enumerate(runs.items()):
-    window = max(1, problems[model][1] // 30)
     searched = result.steps[result.steps["config"].isin(list(searches))]
     moved = searched.assign(step_size=searched["step_size"].where(searched["step_size"] > 0))
-    plotting.mean_band(axes[0, column], smoothed(moved, "step_size", window), x="step",
+    plotting.mean_band(axes[0, column], plotting.rolling_mean(moved, "step_size"), x="step",
                        y="step_size", hue="config", logy=True)
     adam = result.steps[(result.steps["config"] == "Adam") & (result.steps["seed"] == seeds[0])]
     axes[0, column].plot(adam["step"], adam["lr"], "--", color=plotting.color("Adam"),
@@ -412,8 +393,8 @@ for column, (model, result) in enumerate(runs.items()):
     positive = searched["step_size"][searched["step_size"] > 0]
     axes[0, column].set(title=titles[model], ylabel="step size along Adam's direction",
                         ylim=(float(positive.quantile(0.01)) / 5, None))
-    plotting.mean_band(axes[1, column], smoothed(searched, "loss_evals", window), x="step",
-                       y="loss_evals", hue="config")
+    plotting.mean_band(axes[1, column], plotting.rolling_mean(searched, "loss_evals"),
+                       x="step", y="loss_evals", hue="config")
     axes[1, column].set(ylabel="forward passes per step")
 axes[0, 0].legend(fontsize=8)
 fig.tight_layout()

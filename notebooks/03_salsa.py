@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 from myst_nb import glue
 
-from deepoptim import data, experiment, plotting, testbed, train
+from deepoptim import experiment, plotting, testbed, train
 from deepoptim.optim import SaLSa
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
@@ -230,42 +230,17 @@ glue("first_step_theirs", float(np.sqrt(1 + beta2)), display=False)
 # {cite}`loshchilov2017sgdr`. Their step sizes are *tuned*: a sweep on the MLP picks, per
 # optimizer, the step size with the lowest final training loss, and the same step size serves
 # the other two problems. The SaLSa paper's own Adam baseline was not tuned per task (step
-# size $10^{-3}$ for images); we add that setting on the MLP as "Adam, paper lr 1e-3".
+# size $10^{-3}$ for images); we add that setting on the MLP as "Adam, paper lr 1e-3". The
+# problems, budgets and sweep are `deepoptim.testbed.setup_comparison`, shared with the
+# PLASLS chapter.
 
 # %%
-mnist = data.mnist1d(device=exp.device)
-digits = data.digits(device=exp.device)
-STEPS = {"MNIST-1D MLP": dict(smoke=12, quick=400, full=6000),  # steps per profile
-         "MNIST-1D CNN": dict(smoke=12, quick=250, full=6000),
-         "digits CNN": dict(smoke=12, quick=150, full=3000)}
-PROBLEMS = {
-    "MNIST-1D MLP": dict(model="mlp", dataset=mnist, batch_size=100),
-    "MNIST-1D CNN": dict(model="cnn1d", dataset=mnist, batch_size=100),
-    "digits CNN": dict(model="digits_cnn", dataset=digits, batch_size=64),
-}
-for problem, spec in PROBLEMS.items():
-    spec["steps"] = exp.profile.pick(**STEPS[problem])
-glue("profile", exp.profile.name, display=False)
-glue("full_steps_mnist", STEPS["MNIST-1D MLP"]["full"], display=False)
-glue("full_steps_digits", STEPS["digits CNN"]["full"], display=False)
-glue("full_seeds", experiment.get_profile("full").n_seeds, display=False)
+comparison = testbed.setup_comparison(exp)  # loads the problems and tunes the baselines
+PROBLEMS, seeds = comparison.problems, comparison.seeds
 MLP = "MNIST-1D MLP"
-EVALUATIONS = exp.profile.pick(smoke=2, quick=6, full=24)  # on the full train and test sets
-seeds = exp.seeds()
-sweep_seeds = seeds[: exp.profile.pick(smoke=1, quick=1, full=3)]
-sweep_grid = {"SGD": [0.1, 0.3, 1.0], "Adam": [1e-2, 3e-2, 1e-1]}
-best_lr, sweep = testbed.tune_lr("mlp", mnist, sweep_grid, sweep_seeds,
-                                 steps=PROBLEMS[MLP]["steps"], batch_size=100,
-                                 schedule="warmup_cosine")
-for name, lr in best_lr.items():
-    glue(f"best_lr_{name}", float(lr), display=False)
-edges = [name for name, lr in best_lr.items() if lr in (min(sweep_grid[name]),
-                                                        max(sweep_grid[name]))]
-glue("bracket_verdict", "Both lie inside their grids, so the optimum is bracketed" if not edges
-     else f"The best step size of {', '.join(edges)} lies at the edge of its grid, so the "
-          "optimum may lie outside it", display=False)
-glue("sweep_seeds", len(sweep_seeds), display=False)
-sweep.pivot(index="optimizer", columns="lr", values="train_loss_mean").round(3)
+for key, value in comparison.glue_values().items():
+    glue(key, value, display=False)
+comparison.sweep.pivot(index="optimizer", columns="lr", values="train_loss_mean").round(3)
 
 # %% [markdown]
 # The sweep ({glue:text}`sweep_seeds` seed(s)) picks SGD with $\eta =$
@@ -277,36 +252,21 @@ PAPER_ADAM = "Adam, paper lr 1e-3"
 NO_SMOOTHING = "SaLSa, β_s = 0"
 NO_CADENCE = "SaLSa, no cadence"
 MAIN = ["SGD", "Adam", "SaLSa", "AdamSLS"]
-baselines = {name: {"optimizer_kwargs": {"lr": best_lr[name]}, "schedule": "warmup_cosine"}
-             for name in ("SGD", "Adam")}
-configs = {**baselines, "SaLSa": {}, "AdamSLS": {}}
+configs = {**comparison.baseline_configs(), "SaLSa": {}, "AdamSLS": {}}
 mlp_only = {
     PAPER_ADAM: {"optimizer": "Adam", "optimizer_kwargs": {"lr": 1e-3},
                  "schedule": "warmup_cosine"},
     NO_SMOOTHING: {"optimizer": "SaLSa", "optimizer_kwargs": {"beta_s": 0.0}},
     NO_CADENCE: {"optimizer": "SaLSa", "optimizer_kwargs": {"cadence": False}},
 }
-
-
-def run_problem(problem, problem_configs, problem_seeds):
-    """Every configuration over the seeds on one problem: tidy records, evals and steps."""
-    spec = PROBLEMS[problem]
-    runs = testbed.run_grid(spec["model"], spec["dataset"], problem_configs, problem_seeds,
-                            steps=spec["steps"], batch_size=spec["batch_size"],
-                            eval_every=max(1, spec["steps"] // EVALUATIONS))
-    return [frame.assign(problem=problem) for frame in (runs.records, runs.evals, runs.steps)]
-
-
-per_problem = [run_problem(problem, {**configs, **(mlp_only if problem == MLP else {})},
-                           seeds)
-               for problem in PROBLEMS]
-records, evals, steps = (pd.concat(frames, ignore_index=True)
-                         for frames in zip(*per_problem, strict=True))
-per_run = steps.groupby(["problem", "config", "seed"], sort=False).agg(
-    forwards=("loss_evals", "mean"), searched=("searched", "mean"), failed=("failed", "mean"))
+runs = testbed.concat_runs(
+    comparison.run(problem, {**configs, **(mlp_only if problem == MLP else {})})
+    for problem in PROBLEMS)
+evals, steps = runs.evals, runs.steps
 # PyTorch's SGD and Adam record no diagnostics: one forward pass per step, no search
-per_run = per_run.fillna({"forwards": 1.0, "searched": 0.0, "failed": 0.0}).reset_index()
-records = records.merge(per_run, on=["problem", "config", "seed"])
+records = testbed.with_step_means(
+    runs, {"loss_evals": 1.0, "searched": 0.0, "failed": 0.0},
+    keys=["problem", "config", "seed"]).rename(columns={"loss_evals": "forwards"})
 summary = experiment.summarize(records, by=["problem", "config"],
                                metrics=["train_loss", "test_acc", "forwards", "searched", "time"])
 print(f"{len(records)} training runs, {records['time'].sum():.0f} s of training")
@@ -315,35 +275,21 @@ print(f"{len(records)} training runs, {records['time'].sum():.0f} s of training"
 # ### Training curves
 
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(13, 6.6), sharex="col")
-for column, problem in enumerate(PROBLEMS):
-    for shown, linestyle in ((MAIN, "-"), ([PAPER_ADAM] if problem == MLP else [], "--")):
-        frame = evals[(evals["problem"] == problem) & evals["config"].isin(shown)]
-        if len(frame):
-            plotting.mean_band(axes[0, column], frame, x="step", y="train_loss",
-                               hue="config", logy=True, linestyle=linestyle)
-            plotting.mean_band(axes[1, column], frame, x="step", y="test_acc", hue="config",
-                               linestyle=linestyle)
-    axes[0, column].set_title(problem)
-    axes[0, column].set_ylabel("training loss (full set)")
-    axes[1, column].set_ylabel("test accuracy")
-axes[0, 0].legend(fontsize=8)
-fig.tight_layout()
+with_paper_adam = MAIN + [PAPER_ADAM]
+fig = plotting.training_curves(
+    {problem: (steps[steps["problem"] == problem],
+               evals[(evals["problem"] == problem) & evals["config"].isin(with_paper_adam)])
+     for problem in PROBLEMS}, loss="full", dashed=[PAPER_ADAM])
 glue("fig_salsa_curves", fig, display=False)
 plt.close(fig)
 
 # %%
-main_table = summary[summary["config"].isin(MAIN + [PAPER_ADAM])].copy()
-main_table["training loss"] = [f"{m:.3g} ± {s:.2g}" for m, s in
-                               zip(main_table["train_loss_mean"], main_table["train_loss_std"],
-                                   strict=True)]
-main_table["test accuracy"] = [f"{m:.1%} ± {s:.1%}" for m, s in
-                               zip(main_table["test_acc_mean"], main_table["test_acc_std"],
-                                   strict=True)]
-main_table["forwards / step"] = main_table["forwards_mean"].map("{:.2f}".format)
-main_table["searching steps"] = main_table["searched_mean"].map("{:.0%}".format)
-main_table.set_index(["problem", "config"])[
-    ["training loss", "test accuracy", "forwards / step", "searching steps", "n"]]
+experiment.mean_std_table(summary[summary["config"].isin(with_paper_adam)],
+                          {"training loss": ("train_loss", "{:.3g} ± {:.2g}"),
+                           "test accuracy": ("test_acc", "{:.1%} ± {:.1%}"),
+                           "forwards / step": ("forwards", "{:.2f}"),
+                           "searching steps": ("searched", "{:.0%}")},
+                          index=["problem", "config"])
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -353,7 +299,7 @@ for row in summary.itertuples():
 
 # %%
 mean_of = summary.set_index(["problem", "config"])
-steps_of = {problem: spec["steps"] for problem, spec in PROBLEMS.items()}
+steps_of = {name: problem.steps for name, problem in PROBLEMS.items()}
 
 
 def loss_ratio(config, reference, problems=tuple(PROBLEMS)):
@@ -691,7 +637,7 @@ sensitivity_configs = {
     **{f"η0 = {v:g}": {"optimizer": "SaLSa", "optimizer_kwargs": {"init_step_size": v}}
        for v in init_values if v != defaults["init_step_size"]},
 }
-sensitivity_records, _, sensitivity_steps = run_problem(MLP, sensitivity_configs, [exp.seed])
+sensitivity_records = comparison.run(MLP, sensitivity_configs, [exp.seed]).records
 default_record = records[(records["problem"] == MLP) & (records["config"] == "SaLSa")
                          & (records["seed"] == exp.seed)]
 value_of = {name: kwargs["optimizer_kwargs"] for name, kwargs in sensitivity_configs.items()}

@@ -178,7 +178,6 @@ pd.DataFrame([{"model": problem, "split": rule, "part": j, "name": part, "parame
 
 # %%
 mnist = data.mnist1d(device=exp.device)
-digits = data.digits(device=exp.device)
 demo = testbed.run_classifier("mlp", mnist, "PLASLS", steps=exp.profile.pick(
     smoke=12, quick=12, full=12), seed=exp.seed)[1].steps_frame()
 glue("warmup_steps", PLASLS.__init__.__kwdefaults__["warmup_steps"], display=False)
@@ -200,7 +199,8 @@ print("forward passes at steps 1-12:", [int(n) for n in demo["loss_evals"]])
 #
 # ### Problems, budgets and baselines
 #
-# The problems and baselines are those of the SaLSa chapter: MNIST-1D
+# The problems and baselines are those of the SaLSa chapter
+# (`deepoptim.testbed.setup_comparison`): MNIST-1D
 # {cite}`greydanus2020scaling` with the MLP and the CNN (batch 100) and the digits with the
 # BatchNorm CNN (batch 64); SGD with momentum 0.9 and Adam {cite}`kingma2015adam` with a
 # linear warm-up over 10% of the steps and cosine decay {cite}`loshchilov2017sgdr`, their
@@ -209,37 +209,12 @@ print("forward passes at steps 1-12:", [int(n) for n in demo["loss_evals"]])
 # paper.
 
 # %%
-STEPS = {"MNIST-1D MLP": dict(smoke=12, quick=400, full=6000),  # steps per profile
-         "MNIST-1D CNN": dict(smoke=12, quick=250, full=6000),
-         "digits CNN": dict(smoke=12, quick=150, full=3000)}
-PROBLEMS = {
-    "MNIST-1D MLP": dict(model="mlp", dataset=mnist, batch_size=100),
-    "MNIST-1D CNN": dict(model="cnn1d", dataset=mnist, batch_size=100),
-    "digits CNN": dict(model="digits_cnn", dataset=digits, batch_size=64),
-}
-for problem, spec in PROBLEMS.items():
-    spec["steps"] = exp.profile.pick(**STEPS[problem])
-glue("profile", exp.profile.name, display=False)
-glue("full_steps_mnist", STEPS["MNIST-1D MLP"]["full"], display=False)
-glue("full_steps_digits", STEPS["digits CNN"]["full"], display=False)
-glue("full_seeds", experiment.get_profile("full").n_seeds, display=False)
+comparison = testbed.setup_comparison(exp)  # the SaLSa chapter's problems and baselines
+PROBLEMS, seeds = comparison.problems, comparison.seeds
 MLP = "MNIST-1D MLP"
-EVALUATIONS = exp.profile.pick(smoke=2, quick=6, full=24)  # on the full train and test sets
-seeds = exp.seeds()
-sweep_seeds = seeds[: exp.profile.pick(smoke=1, quick=1, full=3)]
-sweep_grid = {"SGD": [0.1, 0.3, 1.0], "Adam": [1e-2, 3e-2, 1e-1]}
-best_lr, sweep = testbed.tune_lr("mlp", mnist, sweep_grid, sweep_seeds,
-                                 steps=PROBLEMS[MLP]["steps"], batch_size=100,
-                                 schedule="warmup_cosine")
-for name, lr in best_lr.items():
-    glue(f"best_lr_{name}", float(lr), display=False)
-edges = [name for name, lr in best_lr.items() if lr in (min(sweep_grid[name]),
-                                                        max(sweep_grid[name]))]
-glue("bracket_verdict", "Both lie inside their grids, so the optimum is bracketed" if not edges
-     else f"The best step size of {', '.join(edges)} lies at the edge of its grid, so the "
-          "optimum may lie outside it", display=False)
-glue("sweep_seeds", len(sweep_seeds), display=False)
-sweep.pivot(index="optimizer", columns="lr", values="train_loss_mean").round(3)
+for key, value in comparison.glue_values().items():
+    glue(key, value, display=False)
+comparison.sweep.pivot(index="optimizer", columns="lr", values="train_loss_mean").round(3)
 
 # %% [markdown]
 # The sweep ({glue:text}`sweep_seeds` seed(s), final training loss of the MLP) picks SGD with
@@ -248,41 +223,20 @@ sweep.pivot(index="optimizer", columns="lr", values="train_loss_mean").round(3)
 
 # %%
 MAIN = ["SGD", "Adam", "AdamSLS", "PLASLS"]
-configs = {**{name: {"optimizer_kwargs": {"lr": best_lr[name]}, "schedule": "warmup_cosine"}
-              for name in ("SGD", "Adam")}, "AdamSLS": {}, "PLASLS": {}}
+configs = {**comparison.baseline_configs(), "AdamSLS": {}, "PLASLS": {}}
 
 
-def eval_every(problem):
-    return max(1, PROBLEMS[problem]["steps"] // EVALUATIONS)
-
-
-def run_problem(problem, problem_configs, problem_seeds):
-    """Every configuration over the seeds on one problem: tidy records, evals and steps."""
-    spec = PROBLEMS[problem]
-    runs = testbed.run_grid(spec["model"], spec["dataset"], problem_configs, problem_seeds,
-                            steps=spec["steps"], batch_size=spec["batch_size"],
-                            eval_every=eval_every(problem))
-    return [frame.assign(problem=problem) for frame in (runs.records, runs.evals, runs.steps)]
-
-
-def combine(parts):
-    """Concatenate lists of (records, evals, steps) frames."""
-    return [pd.concat(frames, ignore_index=True) for frames in zip(*parts, strict=True)]
-
-
-records, evals, steps = combine([run_problem(problem, configs, seeds) for problem in PROBLEMS])
-
-
-def with_costs(records, steps):
-    """Add forward passes per step and the fraction of failed searches to the records."""
-    per_run = steps.groupby(["problem", "config", "seed"], sort=False).agg(
-        forwards=("loss_evals", "mean"), failed=("failed", "mean"))
+def with_costs(runs):
+    """The runs' records with forward passes per step and the fraction of failed searches."""
     # PyTorch's SGD and Adam record no diagnostics: one forward pass per step
-    per_run = per_run.fillna({"forwards": 1.0, "failed": 0.0}).reset_index()
-    return records.merge(per_run, on=["problem", "config", "seed"])
+    return testbed.with_step_means(runs, {"loss_evals": 1.0, "failed": 0.0},
+                                   keys=["problem", "config", "seed"]).rename(
+        columns={"loss_evals": "forwards"})
 
 
-records = with_costs(records, steps)
+runs = testbed.concat_runs(comparison.run(problem, configs) for problem in PROBLEMS)
+evals, steps = runs.evals, runs.steps
+records = with_costs(runs)
 summary = experiment.summarize(records, by=["problem", "config"],
                                metrics=["train_loss", "test_acc", "forwards", "failed"])
 mean_of = summary.set_index(["problem", "config"])
@@ -292,28 +246,15 @@ print(f"{len(records)} training runs, {records['time'].sum():.0f} s of training"
 # ### Training curves
 
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(13, 6.6), sharex="col")
-for column, problem in enumerate(PROBLEMS):
-    frame = evals[evals["problem"] == problem]
-    plotting.mean_band(axes[0, column], frame, x="step", y="train_loss", hue="config",
-                       logy=True)
-    plotting.mean_band(axes[1, column], frame, x="step", y="test_acc", hue="config")
-    axes[0, column].set_title(problem)
-    axes[0, column].set_ylabel("training loss (full set)")
-    axes[1, column].set_ylabel("test accuracy")
-axes[0, 0].legend(fontsize=8)
-fig.tight_layout()
+fig = plotting.training_curves({problem: (steps[steps["problem"] == problem],
+                                          evals[evals["problem"] == problem])
+                                for problem in PROBLEMS}, loss="full")
 glue("fig_plasls_curves", fig, display=False)
 plt.close(fig)
-
-table = summary.copy()
-table["training loss"] = [f"{m:.3g} ± {s:.2g}" for m, s in
-                          zip(table["train_loss_mean"], table["train_loss_std"], strict=True)]
-table["test accuracy"] = [f"{m:.1%} ± {s:.1%}" for m, s in
-                          zip(table["test_acc_mean"], table["test_acc_std"], strict=True)]
-table["forwards / step"] = table["forwards_mean"].map("{:.2f}".format)
-table.set_index(["problem", "config"])[["training loss", "test accuracy", "forwards / step",
-                                        "n"]]
+experiment.mean_std_table(summary, {"training loss": ("train_loss", "{:.3g} ± {:.2g}"),
+                                    "test accuracy": ("test_acc", "{:.1%} ± {:.1%}"),
+                                    "forwards / step": ("forwards", "{:.2f}")},
+                          index=["problem", "config"])
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -322,7 +263,7 @@ for row in summary.itertuples():
           f"test acc {row.test_acc_mean:.4f} forwards/step {row.forwards_mean:.3f}")
 
 # %%
-steps_of = {problem: spec["steps"] for problem, spec in PROBLEMS.items()}
+steps_of = {name: problem.steps for name, problem in PROBLEMS.items()}
 KEYS = dict(zip(PROBLEMS, ("mlp", "cnn", "digits"), strict=True))
 
 
@@ -547,24 +488,25 @@ def run_split(problem, num_parts, run_seed, label):
     """PLASLS on a coarser layer split; seeded as testbed.run_classifier seeds its runs."""
     spec = PROBLEMS[problem]
     experiment.seed_everything(run_seed)
-    model = models.build_model(spec["model"]).to(exp.device)
+    model = models.build_model(spec.model).to(exp.device)
     optimizer = PLASLS(split_parameters(model, "layer", num_parts=num_parts))
-    history = train.train(model, optimizer, spec["dataset"], steps=spec["steps"],
-                          batch_size=spec["batch_size"], eval_every=eval_every(problem),
+    history = train.train(model, optimizer, spec.dataset, steps=spec.steps,
+                          batch_size=spec.batch_size, eval_every=spec.eval_every,
                           seed=run_seed)
     labels = {"problem": problem, "config": label, "optimizer": "PLASLS", "seed": run_seed}
     final = {k: v for k, v in history.final().items() if k != "step"}
-    return (pd.DataFrame([{**labels, **final}]), history.evals_frame().assign(**labels),
-            history.steps_frame().assign(**labels))
+    return testbed.Runs(pd.DataFrame([{**labels, **final}]),
+                        history.evals_frame().assign(**labels),
+                        history.steps_frame().assign(**labels))
 
 
 TWO_PARTS = "PLASLS, 2 parts"
 split_problems = [MLP, "MNIST-1D CNN"]
-two_records, _, two_steps = combine([run_split(problem, 2, run_seed, TWO_PARTS)
-                                     for problem in split_problems for run_seed in seeds])
+two_parts = testbed.concat_runs(run_split(problem, 2, run_seed, TWO_PARTS)
+                                for problem in split_problems for run_seed in seeds)
 parts_records = pd.concat([records[records["problem"].isin(split_problems)
                                    & records["config"].isin(["AdamSLS", "PLASLS"])],
-                           with_costs(two_records, two_steps)], ignore_index=True)
+                           with_costs(two_parts)], ignore_index=True)
 parts_records["parts"] = [1 if config == "AdamSLS" else 2 if config == TWO_PARTS
                           else len(splits[problem]["layer"])
                           for problem, config in zip(parts_records["problem"],
@@ -619,7 +561,7 @@ default_c = PLASLS.__init__.__kwdefaults__["c"]
 assert default_c == AdamSLS.__init__.__kwdefaults__["c"]
 c_configs = {f"{name}, c = {c:g}": {"optimizer": name, "optimizer_kwargs": {"c": c}}
              for name in ("AdamSLS", "PLASLS") for c in c_values if c != default_c}
-c_records, _, c_steps = run_problem(MLP, c_configs, [exp.seed])
+c_records = comparison.run(MLP, c_configs, [exp.seed]).records
 c_records = pd.concat([
     records[(records["problem"] == MLP) & records["config"].isin(["AdamSLS", "PLASLS"])
             & (records["seed"] == exp.seed)].assign(c=default_c),

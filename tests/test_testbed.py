@@ -2,11 +2,12 @@
 
 import math
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from deepoptim import data, optim, testbed
+from deepoptim import data, experiment, optim, testbed
 
 
 def tiny_model() -> nn.Module:
@@ -127,3 +128,105 @@ def test_tune_lr_rejects_an_unknown_metric_and_an_empty_grid():
         testbed.tune_lr("mlp", ring(), {"Adam": [0.1]}, [0], steps=1, metric="loss")
     with pytest.raises(ValueError, match="Invalid grid value"):
         testbed.tune_lr("mlp", ring(), {"Adam": []}, [0], steps=1)
+
+
+def fake_runs(configs=("SGD", "SLS"), seeds=(0, 1), steps=4, model="mlp") -> testbed.Runs:
+    """Runs as run_grid lays them out, with made-up numbers; only "SLS" reports diagnostics."""
+    records, step_rows = [], []
+    for config in configs:
+        for seed in seeds:
+            labels = {"config": config, "model": model, "optimizer": config, "seed": seed}
+            records.append({**labels, "train_loss": 1.0 + seed})
+            for step in range(1, steps + 1):
+                diagnostics = ({"loss_evals": step + seed, "failed": float(step == 2)}
+                               if config == "SLS" else {})
+                step_rows.append({"step": step, "loss": 10.0 / step + seed, **diagnostics,
+                                  **labels})
+    evals = pd.DataFrame([{"step": 0, "test_acc": 0.1, **r} for r in records])
+    return testbed.Runs(pd.DataFrame(records), evals, pd.DataFrame(step_rows))
+
+
+def test_runs_assign_and_concat_label_and_join_every_frame():
+    first, second = fake_runs(model="mlp"), fake_runs(model="cnn1d")
+    joined = testbed.concat_runs([first.assign(problem="a"), second.assign(problem="b")])
+    for name in ("records", "evals", "steps"):
+        frame, parts = getattr(joined, name), (getattr(first, name), getattr(second, name))
+        assert len(frame) == sum(map(len, parts)) and list(frame.index) == list(range(len(frame)))
+        assert list(frame["problem"]) == ["a"] * len(parts[0]) + ["b"] * len(parts[1])
+    with pytest.raises(ValueError, match=r"Invalid runs value: \[\]"):
+        testbed.concat_runs([])
+
+
+def test_with_step_means_equals_the_pandas_computation():
+    runs = testbed.concat_runs([fake_runs(model="mlp"), fake_runs(model="cnn1d", seeds=(3,))])
+    means = testbed.with_step_means(runs, {"loss_evals": 1.0, "failed": None})
+    by_hand = runs.steps.groupby(["model", "config", "seed"], sort=False).agg(
+        loss_evals=("loss_evals", "mean"), failed=("failed", "mean")).reset_index()
+    by_hand["loss_evals"] = by_hand["loss_evals"].fillna(1.0)
+    pd.testing.assert_frame_equal(means, runs.records.merge(by_hand, on=["model", "config",
+                                                                         "seed"]))
+    sls = means[means["config"] == "SLS"]
+    assert list(sls["loss_evals"]) == [2.5, 3.5, 5.5] and (sls["failed"] == 0.25).all()
+    assert (means.loc[means["config"] == "SGD", "loss_evals"] == 1.0).all()  # the fill
+    assert means.loc[means["config"] == "SGD", "failed"].isna().all()  # None leaves NaN
+
+
+def test_with_step_means_fills_a_column_no_run_reports_and_takes_other_keys():
+    runs = testbed.concat_runs([fake_runs(configs=("SGD",)).assign(problem=p) for p in "ab"])
+    means = testbed.with_step_means(runs, {"loss_evals": 1.0, "searched": 0.0},
+                                    keys=["problem", "config", "seed"])
+    assert (means["loss_evals"] == 1.0).all() and (means["searched"] == 0.0).all()
+    assert list(means.columns) == [*runs.records.columns, "loss_evals", "searched"]
+
+
+@pytest.mark.parametrize("columns, keys, match", [
+    ({}, testbed.RUN_KEYS, "Invalid columns value: {}"),
+    ({"train_loss": 0.0}, testbed.RUN_KEYS, r"Invalid columns value: \['train_loss'\]"),
+    ({"loss_evals": 1.0}, ["problem", "config", "seed"], r"Invalid keys value: \['problem'\]"),
+    ({"loss_evals": 1.0}, ["config"], r"Invalid keys value: \['config'\].*several records"),
+])
+def test_with_step_means_rejects_bad_input(columns, keys, match):
+    with pytest.raises(ValueError, match=match):
+        testbed.with_step_means(fake_runs(), columns, keys=keys)
+
+
+def test_at_grid_edge_names_the_best_step_sizes_on_the_border():
+    grid = {"SGD": [0.1, 0.3, 1.0], "Adam": (3e-2, 1e-2, 1e-1)}
+    assert testbed.at_grid_edge({"SGD": 0.3, "Adam": 3e-2}, grid) == []
+    assert testbed.at_grid_edge({"SGD": 1.0, "Adam": 1e-2}, grid) == ["SGD", "Adam"]
+    with pytest.raises(ValueError, match=r"Invalid grid value.*\['AdamW'\]"):
+        testbed.at_grid_edge({"AdamW": 0.1}, grid)
+
+
+def test_comparison_runs_its_problems_with_their_budget(monkeypatch):
+    tiny = dict(testbed._COMPARISON_PROBLEMS)
+    tiny["MNIST-1D MLP"] = ("mlp", "mnist1d", 100, {"smoke": 3, "quick": 3, "full": 3})
+    monkeypatch.setattr(testbed, "_COMPARISON_PROBLEMS", tiny)
+    exp = experiment.setup("smoke", "cpu", 5)
+    comparison = testbed.setup_comparison(exp)
+    assert list(comparison.problems) == ["MNIST-1D MLP", "MNIST-1D CNN", "digits CNN"]
+    mlp, digits = comparison.problems["MNIST-1D MLP"], comparison.problems["digits CNN"]
+    assert (mlp.model, mlp.batch_size, mlp.steps, mlp.eval_every) == ("mlp", 100, 3, 1)
+    assert (digits.model, digits.batch_size, digits.steps, digits.eval_every) == (
+        "digits_cnn", 64, 12, 6)
+    assert comparison.seeds == comparison.sweep_seeds == [5]
+    best, table = testbed.tune_lr("mlp", mlp.dataset, testbed.COMPARISON_LR_GRID, [5], steps=3,
+                                  batch_size=100, schedule="warmup_cosine")
+    assert comparison.best_lr == best
+    pd.testing.assert_frame_equal(comparison.sweep, table)
+    assert comparison.baseline_configs() == {
+        name: {"optimizer_kwargs": {"lr": lr}, "schedule": "warmup_cosine"}
+        for name, lr in best.items()}
+    values = comparison.glue_values()
+    assert values["profile"] == "smoke" and values["sweep_seeds"] == 1
+    assert (values["full_steps_mnist"], values["full_steps_digits"]) == (3, 3000)  # patched
+    assert values["best_lr_SGD"] == best["SGD"] and isinstance(values["best_lr_Adam"], float)
+    edges = testbed.at_grid_edge(best, testbed.COMPARISON_LR_GRID)
+    assert values["bracket_verdict"].startswith("Both" if not edges else "The best step size")
+    runs = comparison.run("MNIST-1D MLP", {"Adam": {}})
+    single = mlp.run({"Adam": {}}, [5])
+    pd.testing.assert_frame_equal(runs.steps.drop(columns=["problem", "time"]),
+                                  single.steps.drop(columns="time"))
+    assert (runs.records["problem"] == "MNIST-1D MLP").all() and runs.evals["step"].max() == 3
+    with pytest.raises(ValueError, match="Invalid problem value: 'MLP'"):
+        comparison.run("MLP", {"Adam": {}})

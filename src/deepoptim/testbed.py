@@ -13,7 +13,13 @@ The testbed chapter establishes them; the method chapters measure against them:
   record and the full :class:`~deepoptim.train.History`;
 * :func:`run_grid`: named configurations times seeds, as tidy frames (:class:`Runs`) ready for
   :func:`deepoptim.plotting.mean_band` and :func:`deepoptim.experiment.summarize`;
-  :func:`tune_lr`: the best step size of each baseline from a small sweep.
+  :func:`concat_runs` joins several, and :func:`with_step_means` adds the mean of per-step
+  diagnostics (forward passes, failed searches) to each run's record;
+* :func:`tune_lr`: the best step size of each baseline from a small sweep, and
+  :func:`at_grid_edge`: which of them lie at the edge of the sweep's grid;
+* :func:`setup_comparison`: Part I's comparison of the line-search chapters, three
+  :class:`Problem` s at a profile's budget with SGD and Adam tuned on the MLP
+  (:class:`Comparison`).
 
 The MNIST-1D protocol of Greydanus (2020) is batch 100, constant step size, 6000 steps,
 no weight decay; the ``full`` profile uses it, smaller profiles shorten the run.
@@ -30,24 +36,32 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import models, optim
+from . import data, models, optim
 from ._checks import check_choice, check_int_at_least
 from .data import ClassificationData
-from .experiment import seed_everything, summarize
+from .experiment import Experiment, get_profile, seed_everything, summarize
 from .train import History, train
 
 __all__ = [
     "BASELINES",
+    "COMPARISON_LR_GRID",
     "METRICS",
     "OPTIMIZERS",
+    "RUN_KEYS",
     "SCHEDULES",
+    "Comparison",
     "OptimizerChoice",
+    "Problem",
     "Runs",
+    "at_grid_edge",
+    "concat_runs",
     "make_optimizer",
     "make_schedule",
     "run_classifier",
     "run_grid",
+    "setup_comparison",
     "tune_lr",
+    "with_step_means",
 ]
 
 
@@ -187,6 +201,55 @@ class Runs:
     evals: pd.DataFrame
     steps: pd.DataFrame
 
+    def assign(self, **labels: Any) -> Runs:
+        """The same runs with more labels, a constant column each in every frame."""
+        return Runs(*(frame.assign(**labels) for frame in (self.records, self.evals, self.steps)))
+
+
+#: The labels that identify a run of :func:`run_grid` (its records hold one row per run).
+RUN_KEYS = ("model", "config", "seed")
+
+
+def concat_runs(runs: Iterable[Runs]) -> Runs:
+    """One :class:`Runs` of several: each frame concatenated in order, with a fresh index."""
+    runs = list(runs)
+    if not runs:
+        raise ValueError("Invalid runs value: [] (give at least one Runs)")
+    frames = [(r.records, r.evals, r.steps) for r in runs]
+    return Runs(*(pd.concat(parts, ignore_index=True) for parts in zip(*frames, strict=True)))
+
+
+def with_step_means(runs: Runs, columns: Mapping[str, float | None], *,
+                    keys: Sequence[str] = RUN_KEYS) -> pd.DataFrame:
+    """The records of ``runs`` with the mean over each run's steps of per-step columns.
+
+    ``columns`` maps a column of ``runs.steps`` (a diagnostic such as ``loss_evals`` or
+    ``failed``) to the value its mean takes for a run that never reports it, or to None to
+    leave NaN there: PyTorch's own optimizers report no diagnostics, and a column no run
+    reports is the fill value throughout. A run is the group of rows sharing ``keys``
+    (columns of both records and steps that identify each record; add e.g. ``"problem"``
+    where the runs are labelled by it). Returns the records in their order, each followed
+    by one column per name in ``columns``.
+    """
+    keys = list(keys)
+    if not columns:
+        raise ValueError("Invalid columns value: {} (name at least one per-step column)")
+    for name, frame in (("records", runs.records), ("steps", runs.steps)):
+        absent = [key for key in keys if key not in frame.columns]
+        if absent:
+            raise ValueError(f"Invalid keys value: {absent} not in the {name} "
+                             f"{list(frame.columns)}")
+    taken = [column for column in columns if column in runs.records.columns]
+    if taken:
+        raise ValueError(f"Invalid columns value: {taken} (already columns of the records)")
+    if runs.records.duplicated(keys).any():
+        raise ValueError(f"Invalid keys value: {keys} (several records share them; add the "
+                         "label that tells the runs apart)")
+    steps = runs.steps.reindex(columns=[*keys, *columns])
+    means = steps.groupby(keys, sort=False)[list(columns)].mean().reset_index()
+    fills = {column: fill for column, fill in columns.items() if fill is not None}
+    return runs.records.merge(means, on=keys, how="left").fillna(fills)
+
 
 def run_grid(
     model_name: str,
@@ -273,3 +336,139 @@ def tune_lr(
     best = {name: float(group.loc[group["rank"].idxmin(), "lr"])
             for name, group in ranks.groupby("optimizer", sort=False)}
     return best, summarize(records, by=["optimizer", "lr"], metrics=[metric])
+
+
+def at_grid_edge(best: Mapping[str, float], grid: Mapping[str, Sequence[float]]) -> list[str]:
+    """The names whose best step size (of :func:`tune_lr`) is the smallest or largest of its grid.
+
+    There the sweep does not bracket the optimum: it may lie outside the grid.
+    """
+    missing = [name for name in best if name not in grid or not len(grid[name])]
+    if missing:
+        raise ValueError(f"Invalid grid value: {dict(grid)!r} (no step sizes for {missing})")
+    return [name for name, lr in best.items() if lr in (min(grid[name]), max(grid[name]))]
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """A problem of a comparison: a model trained on a data set for a fixed budget.
+
+    Attributes:
+        model: a name for :func:`deepoptim.models.build_model`.
+        dataset: the data it trains on.
+        batch_size: examples per mini-batch.
+        steps: optimizer steps of every run.
+        eval_every: steps between two evaluations on the full training and test sets.
+    """
+
+    model: str
+    dataset: ClassificationData
+    batch_size: int
+    steps: int
+    eval_every: int
+
+    def run(self, configs: Mapping[str, Mapping[str, Any]], seeds: Iterable[int]) -> Runs:
+        """Every configuration over ``seeds`` on this problem (:func:`run_grid`)."""
+        return run_grid(self.model, self.dataset, configs, seeds, steps=self.steps,
+                        batch_size=self.batch_size, eval_every=self.eval_every)
+
+
+#: Part I's comparison problems: model, data set (a loader of :mod:`deepoptim.data`), batch
+#: size, and optimizer steps per profile (the ``full`` profile is the MNIST-1D protocol's 6000).
+_COMPARISON_PROBLEMS: dict[str, tuple[str, str, int, dict[str, int]]] = {
+    "MNIST-1D MLP": ("mlp", "mnist1d", 100, {"smoke": 12, "quick": 400, "full": 6000}),
+    "MNIST-1D CNN": ("cnn1d", "mnist1d", 100, {"smoke": 12, "quick": 250, "full": 6000}),
+    "digits CNN": ("digits_cnn", "digits", 64, {"smoke": 12, "quick": 150, "full": 3000}),
+}
+#: The problem the baselines are tuned on.
+_TUNED_ON = "MNIST-1D MLP"
+#: Evaluations per run on the full training and test sets, per profile.
+_COMPARISON_EVALUATIONS = {"smoke": 2, "quick": 6, "full": 24}
+#: How many of the comparison's seeds the step-size sweep uses, per profile.
+_SWEEP_SEEDS = {"smoke": 1, "quick": 1, "full": 3}
+#: The peak step sizes of the baselines' sweep in Part I's comparison.
+COMPARISON_LR_GRID: dict[str, tuple[float, ...]] = {"SGD": (0.1, 0.3, 1.0),
+                                                    "Adam": (1e-2, 3e-2, 1e-1)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Part I's comparison at one profile, as the SaLSa and PLASLS chapters run it.
+
+    Attributes:
+        profile: the profile that sets the budgets (its name).
+        problems: title -> :class:`Problem`: the MNIST-1D MLP and CNN (batch 100) and the
+            digits CNN (batch 64).
+        seeds: the seeds every configuration runs over.
+        sweep_seeds: the first of them, which the step-size sweep uses.
+        best_lr: the peak step size of SGD and Adam with the lowest mean final training
+            loss on the MLP, from :data:`COMPARISON_LR_GRID`.
+        sweep: the sweep's table (:func:`tune_lr`).
+    """
+
+    profile: str
+    problems: dict[str, Problem]
+    seeds: list[int]
+    sweep_seeds: list[int]
+    best_lr: dict[str, float]
+    sweep: pd.DataFrame
+
+    def baseline_configs(self) -> dict[str, dict[str, Any]]:
+        """:func:`run_grid` configurations of the tuned baselines, with the warm-up cosine."""
+        return {name: {"optimizer_kwargs": {"lr": lr}, "schedule": "warmup_cosine"}
+                for name, lr in self.best_lr.items()}
+
+    def run(self, problem: str, configs: Mapping[str, Mapping[str, Any]],
+            seeds: Iterable[int] | None = None) -> Runs:
+        """Every configuration on one problem over ``seeds`` (default: :attr:`seeds`).
+
+        Every row is labelled with the problem's title in a column ``problem``.
+        """
+        check_choice("problem", problem, tuple(self.problems))
+        chosen = self.seeds if seeds is None else seeds
+        return self.problems[problem].run(configs, chosen).assign(problem=problem)
+
+    def glue_values(self) -> dict[str, Any]:
+        """The facts of the set-up that the chapters glue into their prose, by glue key.
+
+        ``profile``; ``full_steps_mnist`` and ``full_steps_digits``, the MNIST-1D and digits
+        budgets of the ``full`` profile, and ``full_seeds``, its number of seeds;
+        ``best_lr_<name>`` per baseline; ``sweep_seeds``, their number; and
+        ``bracket_verdict``, a sentence on whether the grid brackets each best step size.
+        """
+        edges = at_grid_edge(self.best_lr, COMPARISON_LR_GRID)
+        verdict = ("Both lie inside their grids, so the optimum is bracketed" if not edges else
+                   f"The best step size of {', '.join(edges)} lies at the edge of its grid, "
+                   "so the optimum may lie outside it")
+        return {"profile": self.profile,
+                "full_steps_mnist": _COMPARISON_PROBLEMS["MNIST-1D MLP"][3]["full"],
+                "full_steps_digits": _COMPARISON_PROBLEMS["digits CNN"][3]["full"],
+                "full_seeds": get_profile("full").n_seeds,
+                **{f"best_lr_{name}": float(lr) for name, lr in self.best_lr.items()},
+                "bracket_verdict": verdict,
+                "sweep_seeds": len(self.sweep_seeds)}
+
+
+def setup_comparison(experiment: Experiment) -> Comparison:
+    """Part I's comparison at the experiment's profile, seeds and device; tunes the baselines.
+
+    Loads the data sets onto the device and sets the budgets of the profile: the MLP trains
+    for 12 (smoke), 400 (quick) or 6000 (full) steps, the MNIST-1D CNN for 12, 250 or 6000,
+    the digits CNN for 12, 150 or 3000; each run is evaluated 2, 6 or 24 times. Then it
+    sweeps the peak step size of SGD (momentum 0.9) and Adam over :data:`COMPARISON_LR_GRID`
+    on the MLP with the warm-up cosine schedule, over the first 1, 1 or 3 seeds, and keeps
+    the one with the lowest mean final training loss (:func:`tune_lr`): this trains.
+    """
+    name = experiment.profile.name
+    loaded = {loader: getattr(data, loader)(device=experiment.device)
+              for loader in ("mnist1d", "digits")}
+    problems = {title: Problem(model, loaded[loader], batch_size, steps[name],
+                               max(1, steps[name] // _COMPARISON_EVALUATIONS[name]))
+                for title, (model, loader, batch_size, steps) in _COMPARISON_PROBLEMS.items()}
+    seeds = experiment.seeds()
+    sweep_seeds = seeds[:_SWEEP_SEEDS[name]]
+    tuned = problems[_TUNED_ON]
+    best_lr, sweep = tune_lr(tuned.model, tuned.dataset, COMPARISON_LR_GRID, sweep_seeds,
+                             steps=tuned.steps, batch_size=tuned.batch_size,
+                             schedule="warmup_cosine")
+    return Comparison(name, problems, seeds, sweep_seeds, best_lr, sweep)
