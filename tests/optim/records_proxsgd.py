@@ -24,7 +24,8 @@ class ReferenceProxSGD:
 
     def __init__(self, params, lr=0.06, lr_decay=0.5, rho=0.9, rho_decay=0.5, step_offset=4,
                  adaptive=False, beta=0.999, eps=1e-8, regularizer=None, mu=0.0, mu2=0.0,
-                 bounds=None, group_by="row", group_normalization="none", momentum_init="zero"):
+                 bounds=None, group_by="row", group_normalization="none", momentum_init="zero",
+                 count_zeros=True):  # count_zeros does not change the update
         self.params = [p.detach().clone() for p in params]
         self.state = [{} for _ in self.params]
         self.lr, self.lr_decay, self.rho, self.rho_decay = lr, lr_decay, rho, rho_decay
@@ -108,6 +109,8 @@ RECORDS: list[OptimInfo] = [
             OptimInput("l1", {"regularizer": "l1", "mu": 0.01}, skips=_SHRINKS),
             OptimInput("l1 adaptive", {"regularizer": "l1", "mu": 0.01, "adaptive": True},
                        skips=_SHRINKS),
+            OptimInput("l1 uncounted", {"regularizer": "l1", "mu": 0.01, "count_zeros": False},
+                       skips=_SHRINKS),
             OptimInput("l1 box", {"regularizer": "l1", "mu": 0.01, "bounds": (-1.5, 1.5)},
                        skips=_SHRINKS),
             OptimInput("box", {"bounds": (-1.0, 1.0)}, skips=_SHRINKS),
@@ -136,6 +139,7 @@ RECORDS: list[OptimInfo] = [
             ErrorCase({"beta": 1.0}, ValueError, "Invalid beta value: 1.0"),
             ErrorCase({"eps": 0.0}, ValueError, "Invalid eps value: 0.0"),
             ErrorCase({"adaptive": "yes"}, TypeError, "adaptive must be a bool"),
+            ErrorCase({"count_zeros": 1}, TypeError, "count_zeros must be a bool, got int"),
             ErrorCase({"regularizer": "l2"}, ValueError, "Invalid regularizer value: 'l2'"),
             ErrorCase({"mu": -0.1}, ValueError, "Invalid mu value: -0.1"),
             ErrorCase({"mu2": -0.1}, ValueError, "Invalid mu2 value: -0.1"),

@@ -369,3 +369,8 @@ def test_count_zeros_off_changes_nothing_but_the_diagnostic():
     assert "prox_zero_fraction" not in uncounted.state[DIAGNOSTICS]
     with pytest.raises(TypeError, match="count_zeros must be a bool, got int"):
         ProxSGD([x], count_zeros=1)
+    mixed = ProxSGD([{"params": [x], "count_zeros": False},
+                     {"params": [y], "regularizer": "l1", "mu": 0.5}])
+    restored = ProxSGD([{"params": [x]}, {"params": [y]}])
+    restored.load_state_dict(mixed.state_dict())  # the option is per group, and saved
+    assert [g["count_zeros"] for g in restored.param_groups] == [False, True]

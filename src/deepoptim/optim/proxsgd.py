@@ -78,8 +78,9 @@ Diagnostics (``self.state[DIAGNOSTICS]``, refreshed by every step):
 ``step_size`` and ``rho`` (:math:`\epsilon_t`, :math:`\rho_t` per parameter group),
 ``prox_zero_fraction`` (fraction of the regularised coordinates that are exactly 0 in
 :math:`\hat x_t`; for l1 and the elastic net it costs one more pass over those tensors, and
-the key is left out with ``count_zeros=False``), ``prox_zero_groups`` (fraction of the
-group-lasso groups that are exactly 0 in :math:`\hat x_t`), ``num_groups`` and
+the key is left out when every parameter group has ``count_zeros=False``),
+``prox_zero_groups`` (fraction of the group-lasso groups that are exactly 0 in
+:math:`\hat x_t`), ``num_groups`` and
 ``nonfinite_skips`` (steps skipped because the loss or a gradient was not finite; the
 parameters are then left unchanged). :meth:`group_norms` returns the current norm of every
 group and :meth:`penalty` the value of :math:`r(x)`.
@@ -139,8 +140,9 @@ def _check_hyperparameters(group: dict[str, Any]) -> None:
     check_in_range("rho", group["rho"], 0.0, 1.0, low_inclusive=False, high_inclusive=True)
     check_non_negative("rho_decay", group["rho_decay"])
     check_in_range("step_offset", group["step_offset"], 1.0, math.inf)
-    if not isinstance(group["adaptive"], bool):
-        raise TypeError(f"adaptive must be a bool, got {type(group['adaptive']).__name__}")
+    for flag in ("adaptive", "count_zeros"):
+        if not isinstance(group[flag], bool):
+            raise TypeError(f"{flag} must be a bool, got {type(group[flag]).__name__}")
     check_in_range("beta", group["beta"], 0.0, 1.0)
     check_positive("eps", group["eps"])
     check_choice("regularizer", group["regularizer"], REGULARIZERS)
@@ -193,6 +195,7 @@ class ProxSGD(torch.optim.Optimizer):
         momentum_init: ``"zero"`` (the paper) or ``"gradient"`` (:math:`v_{-1} = g_0`).
         count_zeros: count the exact zeros of the elementwise proximal points
             (``prox_zero_fraction``; one more pass over every l1 or elastic-net tensor).
+            Like every option above, it can be set per parameter group.
     """
 
     def __init__(
@@ -220,17 +223,15 @@ class ProxSGD(torch.optim.Optimizer):
                         step_offset=step_offset, adaptive=adaptive, beta=beta, eps=eps,
                         regularizer=regularizer, mu=mu, mu2=mu2, bounds=bounds,
                         group_by=group_by, group_normalization=group_normalization,
-                        momentum_init=momentum_init)
+                        momentum_init=momentum_init, count_zeros=count_zeros)
         _check_hyperparameters(defaults)
-        if not isinstance(count_zeros, bool):
-            raise TypeError(f"count_zeros must be a bool, got {type(count_zeros).__name__}")
         super().__init__(params, defaults)
-        self.count_zeros = count_zeros
         self._workspace: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        self.__dict__.setdefault("count_zeros", True)
+        for group in self.param_groups:  # state saved before the option existed
+            group.setdefault("count_zeros", True)
         self.__dict__.setdefault("_workspace", {})
 
     def _scratch(self, like: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -298,7 +299,7 @@ class ProxSGD(torch.optim.Optimizer):
             "num_groups": counts.groups,
             "nonfinite_skips": skips,
         }
-        if not self.count_zeros:
+        if not any(group["count_zeros"] for group in self.param_groups):
             del diagnostics["prox_zero_fraction"]
         self.state[DIAGNOSTICS] = diagnostics
         return loss
@@ -356,7 +357,7 @@ class ProxSGD(torch.optim.Optimizer):
                 torch.addcdiv(p, v, tau, value=-1, out=b)
             x_hat = _elementwise_prox_(b, group, 1.0 if tau is None else tau)
             p.lerp_(x_hat, eps_t)
-            if regularizer in _ELEMENTWISE_SPARSE and self.count_zeros:
+            if regularizer in _ELEMENTWISE_SPARSE and group["count_zeros"]:
                 counts.count_zeros_(x_hat)
 
     def _group_update(self, group: dict[str, Any], params: list[torch.Tensor],
