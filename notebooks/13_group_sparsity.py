@@ -294,13 +294,14 @@ print(f"search: {int(found.sum())} of {found.numel()} operations survive; "
 norms = torch.stack(trajectory).cpu().numpy()
 fig, ax = plt.subplots(figsize=(7, 3.8))
 steps_axis = np.arange(len(norms)) * chunk
-for k in range(norms.shape[1]):
+bottom = min(float(norms[norms > 0].min()) if (norms > 0).any() else ZERO, ZERO) / 10
+for k in range(norms.shape[1]):  # a norm of exactly 0 is drawn on the bottom edge
     op = OPERATIONS[k % len(OPERATIONS)]
-    ax.semilogy(steps_axis, np.maximum(norms[:, k], 1e-30),
+    ax.semilogy(steps_axis, np.maximum(norms[:, k], bottom),
                 color=plotting.color(op), linewidth=1, alpha=0.8,
                 label=op if k < len(OPERATIONS) else None)
 ax.axhline(ZERO, color="0.3", linewidth=0.8)
-ax.set(xlabel="search step", ylabel="group norm (all cells)", ylim=(1e-30, None),
+ax.set(xlabel="search step", ylabel="group norm (all cells)", ylim=(bottom, None),
        title=f"operation groups during the search, $\\mu$ = {search_mu:g}")
 ax.legend(fontsize=8, ncol=2)
 glue("fig_search", fig, display=False)
