@@ -459,16 +459,19 @@ def setup_comparison(experiment: Experiment) -> Comparison:
     on the MLP with the warm-up cosine schedule, over the first 1, 1 or 3 seeds, and keeps
     the one with the lowest mean final training loss (:func:`tune_lr`): this trains.
     """
-    name = experiment.profile.name
+    profile = experiment.profile
     loaded = {loader: getattr(data, loader)(device=experiment.device)
               for loader in ("mnist1d", "digits")}
-    problems = {title: Problem(model, loaded[loader], batch_size, steps[name],
-                               max(1, steps[name] // _COMPARISON_EVALUATIONS[name]))
-                for title, (model, loader, batch_size, steps) in _COMPARISON_PROBLEMS.items()}
+    evaluations = profile.pick(**_COMPARISON_EVALUATIONS)
+    problems = {}
+    for title, (model, loader, batch_size, steps) in _COMPARISON_PROBLEMS.items():
+        budget = profile.pick(**steps)
+        problems[title] = Problem(model, loaded[loader], batch_size, budget,
+                                  max(1, budget // evaluations))
     seeds = experiment.seeds()
-    sweep_seeds = seeds[:_SWEEP_SEEDS[name]]
+    sweep_seeds = seeds[:profile.pick(**_SWEEP_SEEDS)]
     tuned = problems[_TUNED_ON]
     best_lr, sweep = tune_lr(tuned.model, tuned.dataset, COMPARISON_LR_GRID, sweep_seeds,
                              steps=tuned.steps, batch_size=tuned.batch_size,
                              schedule="warmup_cosine")
-    return Comparison(name, problems, seeds, sweep_seeds, best_lr, sweep)
+    return Comparison(profile.name, problems, seeds, sweep_seeds, best_lr, sweep)

@@ -374,8 +374,7 @@ class ProxSGD(torch.optim.Optimizer):
         for p, target in zip(params, b, strict=True):  # b = x - v / scale
             v = self.state[p]["momentum_buffer"]
             if isinstance(scale, torch.Tensor):
-                torch.div(v, _scale_of(scale, p, rows), out=target)
-                target.neg_().add_(p)
+                torch.addcdiv(p, v, _scale_of(scale, p, rows), value=-1, out=target)
             else:
                 torch.sub(p, v, out=target)
         norms = prox.group_norms_rows(b) if rows else prox.joint_norm(b).reshape(1)
