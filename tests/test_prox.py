@@ -121,6 +121,20 @@ def test_soft_threshold_gives_exact_zeros_and_group_shrinkage_at_zero_norm():
     assert prox.group_shrinkage(as_tensor([0.0, 2.0]), 1.0).tolist() == [0.0, 0.5]
 
 
+@pytest.mark.parametrize("inplace", [False, True])
+def test_soft_threshold_with_a_tensor_threshold_is_elementwise(inplace):
+    """Per-entry thresholds t_i: sign(b_i) max(|b_i| - t_i, 0), with a broadcast row too."""
+    b = as_tensor([[-1.0, 0.5, 0.2], [2.0, -0.1, -0.7]])
+    t = as_tensor([[0.5, 0.6, 0.1], [0.1, 0.2, 0.7]])
+    expected = b.sign() * (b.abs() - t).clamp_min(0)
+    out = prox.soft_threshold(b.clone(), t, inplace=inplace)
+    torch.testing.assert_close(out, expected, rtol=0, atol=0)
+    assert out.tolist()[0][1] == 0.0 and out.tolist()[1][2] == 0.0
+    row = as_tensor([0.5, 0.6, 0.1])
+    torch.testing.assert_close(prox.soft_threshold(b.clone(), row, inplace=inplace),
+                               b.sign() * (b.abs() - row).clamp_min(0), rtol=0, atol=0)
+
+
 def test_inplace_variants_equal_the_plain_operators():
     b, tau = as_tensor(B), as_tensor(TAU)
     cases = [

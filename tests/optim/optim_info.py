@@ -34,6 +34,13 @@ example). Each record holds:
   line search): constructing with two groups must raise ``ValueError``.
 - ``supports_maximize=True`` if the class takes ``maximize``; then at least one input sets
   ``maximize=True`` and the descent test checks that the loss rises.
+- ``lr_argument=False`` for methods whose constructor takes no ``lr`` (line searches: the step
+  size is searched, and ``lr`` exists only per parameter group, as a multiplier); the tests
+  then set ``lr`` per group.
+- ``supports_complex=True`` if complex parameters work (they must then equal the same run on
+  their real view); otherwise adding a complex parameter must raise ``ValueError`` naming it.
+- ``supports_tensor_lr=True`` if an ``lr`` given as a one-element tensor works (and equals the
+  float); otherwise it must raise ``ValueError`` saying what to pass.
 - ``reference``: a factory ``reference(params, **kwargs)`` (usually a class) for an independent
   float64 implementation written here, for test C5. It receives the float64 parameters (which
   it must copy, never modify) and a configuration's kwargs, and exposes ``params`` (its copies),
@@ -95,6 +102,9 @@ class OptimInfo:
     step_requires_closure: bool = False
     supports_param_groups: bool = True
     supports_maximize: bool = False
+    lr_argument: bool = True
+    supports_complex: bool = False
+    supports_tensor_lr: bool = False
     skips: dict[str, str] = field(default_factory=dict)
 
     @property

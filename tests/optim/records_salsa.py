@@ -1,4 +1,5 @@
-"""Records of SaLSa (``deepoptim.optim.salsa``), with the independent float64 reference."""
+"""Records of SaLSa (``deepoptim.optim.linesearch.salsa``), with the independent float64
+reference."""
 
 from __future__ import annotations
 
@@ -32,5 +33,6 @@ RECORDS: list[OptimInfo] = [
         ],
         reference=ReferenceSaLSa,
         step_requires_closure=True,
+        lr_argument=False,
     ),
 ]

@@ -104,6 +104,8 @@ _WEIGHT_DECAY_MOVES = {
 RECORDS: list[OptimInfo] = [
     OptimInfo(
         cls=torch.optim.SGD,
+        supports_complex=True,
+        supports_tensor_lr=True,
         inputs=[
             OptimInput("default", {}, skips=_NO_MOMENTUM_STATE),
             OptimInput("momentum", {"lr": 0.01, "momentum": 0.9}),
@@ -133,6 +135,8 @@ RECORDS: list[OptimInfo] = [
     ),
     OptimInfo(
         cls=torch.optim.Adam,
+        supports_complex=True,
+        supports_tensor_lr=True,
         inputs=[
             OptimInput("default", {}),
             OptimInput("amsgrad", {"lr": 0.01, "amsgrad": True}),

@@ -1,14 +1,16 @@
 """An independent float64 re-implementation of the line-search family, for test C5.
 
 One plain loop per concern, written from the method's math, sharing no code with
-``deepoptim.optim``: the direction (SGD or Adam), the starting step (reset rule or growth), the
-slope (exact or forward difference), the smoothed Armijo/Goldstein backtracking with the
-family's decisions (non-finite trials rejected, exact cancellation accepted, failure restores
-the start and keeps the last step tried), SaLSa's cadence and the final move.
+``deepoptim.optim``: the direction (gradient, momentum, Adam or sign), the starting step (reset
+rule or growth), the slope (exact or forward difference), the smoothed Armijo/Goldstein
+backtracking with the family's decisions (non-finite trials rejected, exact cancellation
+accepted as a stall, failure restores the start; only a measured decrease, or an untested step,
+sets the step size kept for the next reset), SaLSa's cadence and the final move.
 
 ``ReferenceLineSearch(params, method=..., **hyperparameters)`` with ``method`` one of ``"sls"``,
-``"adamsls"``, ``"kensls"``, ``"salsa"``; PLASLS with one part is ``"adamsls"``. Each record
-binds the method and its defaults with ``functools.partial``.
+``"adamsls"``, ``"kensls"``, ``"salsa"`` or ``"linesearch"`` (the generic driver, whose
+``direction`` object is read for its kind and hyperparameters only); PLASLS with one part is
+``"adamsls"``. Each record binds the method and its defaults with ``functools.partial``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class ReferenceLineSearch:
                  eps=1e-8, beta_b=0.9, gamma=2.0, n_batches_per_epoch=500, reset="grow",
                  condition="armijo", beta_f=2.0, beta_s=0.0, max_step_size=math.inf,
                  max_trials=100, variant="published", growth=1.0, slope="exact", fd_eps=None,
-                 use_mv=False, cadence=True, warmup_steps=0):
+                 use_mv=False, cadence=True, warmup_steps=0, direction=None, apply="trial"):
         self.params = [p.detach().clone() for p in params]
         self.state = [{} for _ in self.params]
         self.method, self.lr, self.c, self.betas, self.eps = method, lr, c, betas, eps
@@ -37,6 +39,9 @@ class ReferenceLineSearch:
         self.init = init_step_size
         self.variant, self.growth, self.slope_kind, self.fd_eps = variant, growth, slope, fd_eps
         self.use_mv, self.cadence = use_mv, cadence
+        self.direction, self.apply = direction, apply
+        if method == "linesearch" and direction is not None and direction.name == "adam":
+            self.betas, self.eps = direction.betas, direction.eps
         self.eta, self.h, self.s, self.k = init_step_size, 0.0, 0.0, 0
         self.fast = self.slow = 1e-8
         self.since = 100
@@ -56,6 +61,31 @@ class ReferenceLineSearch:
             update.append(m / (1 - beta1**t) / denominator)
         return gradient, update
 
+    def _momentum(self, grads):
+        """torch.optim.SGD's buffer: b = g first, then mu b + (1 - dampening) g."""
+        mu, dampening = self.direction.momentum, self.direction.dampening
+        update = []
+        for g, st in zip(grads, self.state, strict=True):
+            b = g.clone() if "momentum_buffer" not in st else (
+                mu * st["momentum_buffer"] + (1 - dampening) * g)
+            st["momentum_buffer"] = b
+            update.append(g + mu * b if self.direction.nesterov else b)
+        return update
+
+    def _generic(self, grads):
+        """(search, update) of the generic driver's direction, before the lr."""
+        kind = "gradient" if self.direction is None else self.direction.name
+        if kind == "gradient":
+            return grads, grads
+        if kind == "sign":
+            signs = [g.sign() for g in grads]
+            return signs, signs
+        if kind == "momentum":
+            update = self._momentum(grads)
+            return update, update
+        gradient, update = self._adam(grads)
+        return (gradient if self.direction.search_along == "gradient" else update), update
+
     # --- the step ---------------------------------------------------------------------------
     def step(self, loss_fn: LossFn) -> None:
         grads = gradients(loss_fn, self.params)
@@ -63,6 +93,9 @@ class ReferenceLineSearch:
         origin = [p.clone() for p in self.params]
         if self.method == "sls":
             search = update = [self.lr * g for g in grads]
+        elif self.method == "linesearch":
+            search, update = self._generic(grads)
+            search, update = [self.lr * d for d in search], [self.lr * u for u in update]
         else:
             gradient, update = self._adam(grads)
             update = [self.lr * u for u in update]
@@ -75,16 +108,20 @@ class ReferenceLineSearch:
             return
         loss = float(loss_fn(origin))
         slope = sum(float((g * d).sum()) for g, d in zip(grads, search, strict=True))
-        if self.method == "kensls" and self.slope_kind == "finite_difference" and slope != 0:
+        if (self.method in ("kensls", "linesearch") and self.slope_kind == "finite_difference"
+                and slope != 0 and self.max_trials > 0):
             slope = self._forward_difference(loss_fn, origin, search, loss)
-        eta, moved = self._backtrack(loss_fn, origin, search, loss, slope, start)
-        self.eta = eta
+        eta, moved, measured = self._backtrack(loss_fn, origin, search, loss, slope, start)
+        if measured:
+            self.eta = eta
         if self.method == "salsa":
-            self.fast = 0.9 * self.fast + 0.1 * eta
-            self.slow = 0.99 * self.slow + 0.01 * eta
+            self.fast = 0.9 * self.fast + 0.1 * self.eta
+            self.slow = 0.99 * self.slow + 0.01 * self.eta
+        applies_update = ((self.method == "adamsls" and self.variant == "published")
+                          or (self.method == "linesearch" and self.apply == "update"))
         if not moved:
             self._place(origin, search, 0.0)
-        elif self.method == "adamsls" and self.variant == "published":
+        elif applies_update:
             self._place(origin, update, eta)
         else:
             self._place(origin, search, eta)
@@ -92,8 +129,8 @@ class ReferenceLineSearch:
     def _start(self):
         if self.method in ("kensls", "salsa"):
             return min(self.growth * self.eta, self.max_step)
-        rule = {"keep": self.eta, "grow": self.eta * self.gamma ** (1 / self.n_b),
-                "initial": self.init}[self.reset]
+        growth = self.growth if self.method == "linesearch" else self.gamma ** (1 / self.n_b)
+        rule = {"keep": self.eta, "grow": self.eta * growth, "initial": self.init}[self.reset]
         return min(rule, self.max_step)
 
     def _salsa_searches(self):
@@ -116,27 +153,28 @@ class ReferenceLineSearch:
         return (loss - probe) / epsilon
 
     def _backtrack(self, loss_fn, origin, direction, loss, slope, start):
-        """(step size kept, whether the parameters move) by the family's backtracking."""
+        """(step size, whether the parameters move, whether the step size is kept for the next
+        reset) by the family's backtracking."""
         if self.max_trials == 0:
-            return start, True
+            return start, True, True
         s = self.beta_s * self.s + (1 - self.beta_s) * slope
         if not math.isfinite(s):
-            return start, False
+            return start, False, False
         self.s = s
         if s <= 0:
-            return start, False
+            return start, False, False
         eta, best, best_decrease = start, 0.0, 0.0
         for _ in range(self.max_trials):
             trial = float(loss_fn([w - eta * d for w, d in zip(origin, direction, strict=True)]))
             decrease = loss - trial
             if decrease == 0:
-                return eta, True
+                return eta, True, False
             smoothed = self.beta_s * self.h + (1 - self.beta_s) * decrease
             armijo = math.isfinite(decrease) and smoothed >= self.c * eta * s
             short = self.condition == "goldstein" and smoothed > (1 - self.c) * eta * s
             if armijo and not short:
                 self.h = smoothed
-                return eta, True
+                return eta, True, True
             last = eta
             if armijo:
                 if eta > best:
@@ -146,5 +184,5 @@ class ReferenceLineSearch:
                 eta = eta * self.beta_b
         if best > 0:
             self.h = self.beta_s * self.h + (1 - self.beta_s) * best_decrease
-            return best, True
-        return last, False
+            return best, True, True
+        return last, False, False

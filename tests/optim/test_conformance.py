@@ -1,7 +1,7 @@
 """Generic conformance tests, run over every record and configuration of ``optim_db.OPTIM_DB``.
 
 Each test implements one check of research/anchors.md, section B5 (C1-C3, C5, C7-C9, C11-C14,
-C19-C26: those that apply to any optimizer); its docstring starts with the check's number.
+C18-C26: those that apply to any optimizer); its docstring starts with the check's number.
 Method-specific checks (line-search conditions, references to SciPy, ...) belong in each
 method's own test file. The problem is torch's descent problem, ``||W x + b||^2`` in W (10x5)
 and b (10), and every step is ``optimizer.step(closure)`` with a closure in the package convention
@@ -292,20 +292,24 @@ def test_load_state_dict_validates_and_keeps_input(info, config):
 @per_config
 def test_per_group_lr_is_honoured(info, config):
     """C11: with the default lr at 1e-28, the group given its own lr descends and a group with
-    random gradients under the default lr stays bitwise unchanged."""
+    random gradients under the default lr stays bitwise unchanged. A method without an lr
+    argument (a line search, whose group lr multiplies the searched step) gets the 1e-28 as the
+    second group's own lr, and 1 for the first."""
     problem = Quadratic.make()
     gen = torch.Generator().manual_seed(1)
     irrelevant = torch.randn(2, 2, generator=gen).requires_grad_()
+    own_lr = config.kwargs.get("lr", 0.01) if info.lr_argument else 1.0
     groups = [
-        {"params": problem.params, "lr": config.kwargs.get("lr", 0.01)},
-        {"params": [irrelevant]},
+        {"params": problem.params, "lr": own_lr},
+        {"params": [irrelevant]} if info.lr_argument else {"params": [irrelevant], "lr": 1e-28},
     ]
     if not info.supports_param_groups:
         with pytest.raises(ValueError):
             info.cls(groups, **config.kwargs)
         pytest.skip(f"{info.name} does not support parameter groups")
     before = irrelevant.detach().clone()
-    optimizer = info.cls(groups, **{**config.kwargs, "lr": 1e-28})
+    kwargs = {**config.kwargs, "lr": 1e-28} if info.lr_argument else config.kwargs
+    optimizer = info.cls(groups, **kwargs)
 
     def random_irrelevant_grad() -> None:
         irrelevant.grad = torch.randn(2, 2, generator=gen)
@@ -370,6 +374,113 @@ def test_closure_contract(info, config):
     else:
         inner()
         assert optimizer.step() is None
+
+
+def _run(info, config, returned, steps=3):
+    """Parameters after ``steps`` steps whose closure returns ``returned(loss)``."""
+    problem = Quadratic.make()
+    optimizer = info.cls(problem.params, **config.kwargs)
+    inner = make_closure(optimizer, problem.loss)
+    for _ in range(steps):
+        optimizer.step(lambda: returned(inner()))
+    return snapshot(problem.params)
+
+
+@per_config
+@pytest.mark.parametrize("form", ["shape [1]", "python number"])
+def test_closure_may_return_any_one_element_loss(info, config, form):
+    """C14: a loss of shape [1], or a Python number (as torch.optim.LBFGS allows), gives the
+    steps of a 0-dim loss exactly."""
+    reshape = (lambda loss: loss.reshape(1)) if form == "shape [1]" else (
+        lambda loss: loss.item())
+    assert_identical(_run(info, config, reshape), _run(info, config, lambda loss: loss))
+
+
+@per_record
+def test_closure_returning_several_numbers_is_refused(info):
+    """C14: a closure that returns a non-scalar loss gets an error that names its shape."""
+    if info.cls.__module__.startswith("torch."):
+        pytest.skip(f"torch's {info.name} ignores the loss the closure returns")
+    problem = Quadratic.make()
+    optimizer = info.cls(problem.params, **info.inputs[0].kwargs)
+    inner = make_closure(optimizer, problem.loss)
+    with pytest.raises(ValueError, match=r"a tensor of shape \(2,\)"):
+        optimizer.step(lambda: inner().repeat(2))
+
+
+@per_record
+def test_a_torch_style_closure_works_or_is_explained(info):
+    """C14: a closure that always calls backward() (torch.optim's examples) runs wherever
+    gradients are wanted; under a line search's no_grad trial evaluations it fails with a
+    message that says what to change."""
+    problem = Quadratic.make()
+    optimizer = info.cls(problem.params, **info.inputs[0].kwargs)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = problem.loss()
+        loss.backward()
+        return loss
+
+    if info.step_requires_closure:
+        with pytest.raises(RuntimeError, match="guard the backward pass with `if "
+                                               "torch.is_grad_enabled\\(\\):`"):
+            optimizer.step(closure)
+    else:
+        optimizer.step(closure)
+        assert torch.isfinite(problem.loss())
+
+
+@per_record
+def test_complex_params_work_or_are_refused(info):
+    """C18: complex parameters either give the steps of their real view (torch) or are refused
+    when added, with a ValueError naming them."""
+    gen = torch.Generator().manual_seed(0)
+    start = torch.randn(4, generator=gen, dtype=torch.complex64)
+    target = torch.randn(4, generator=gen, dtype=torch.complex64)
+    kwargs = info.inputs[0].kwargs
+    complex_param = start.clone().requires_grad_()
+    if not info.supports_complex:
+        with pytest.raises(ValueError, match=r"parameter 0 is complex"):
+            info.cls([complex_param], **kwargs)
+        return
+    real_param = torch.view_as_real(start.clone()).requires_grad_()
+    runs = []
+    for param, loss_of in ((complex_param, lambda p: (p - target).abs().pow(2).sum()),
+                           (real_param, lambda p: (p - torch.view_as_real(target)).pow(2).sum())):
+        optimizer = info.cls([param], **kwargs)
+        closure = make_closure(optimizer, lambda p=param, f=loss_of: f(p))
+        for _ in range(4):
+            optimizer.step(closure)
+        runs.append(param.detach())
+    torch.testing.assert_close(torch.view_as_real(runs[0]), runs[1])
+
+
+@per_record
+def test_tensor_lr_works_or_is_refused(info):
+    """C1/C11: an lr given as a one-element tensor (in the constructor, or in a group for
+    methods without an lr argument) equals the float, or is refused with what to pass instead."""
+    kwargs = dict(info.inputs[0].kwargs)
+    lr = kwargs.pop("lr", 0.01) if info.lr_argument else 1.0
+
+    def build(params, value):
+        if info.lr_argument:
+            return info.cls(params, lr=value, **kwargs)
+        return info.cls([{"params": params, "lr": value}], **kwargs)
+
+    if not info.supports_tensor_lr:
+        with pytest.raises(ValueError, match="a tensor lr is not supported; pass a Python float"):
+            build(Quadratic.make().params, torch.tensor(lr))
+        return
+    runs = []
+    for value in (lr, torch.tensor(lr)):
+        problem = Quadratic.make()
+        optimizer = build(problem.params, value)
+        closure = make_closure(optimizer, problem.loss)
+        for _ in range(3):
+            optimizer.step(closure)
+        runs.append(snapshot(problem.params))
+    torch.testing.assert_close(runs[1], runs[0])
 
 
 @per_record

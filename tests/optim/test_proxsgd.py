@@ -374,3 +374,29 @@ def test_count_zeros_off_changes_nothing_but_the_diagnostic():
     restored = ProxSGD([{"params": [x]}, {"params": [y]}])
     restored.load_state_dict(mixed.state_dict())  # the option is per group, and saved
     assert [g["count_zeros"] for g in restored.param_groups] == [False, True]
+
+
+def test_the_two_schedules_follow_their_own_exponents():
+    """epsilon_t = lr/(t+c)^a_eps and rho_t = rho/(t+c)^a_rho with different exponents and
+    offsets, so a schedule that read the other's exponent would show."""
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    opt = ProxSGD([x], lr=0.2, lr_decay=0.3, rho=0.8, rho_decay=0.7, step_offset=2.5)
+    for t in range(4):
+        x.grad = torch.full_like(x, 0.1)
+        opt.step()
+        info = opt.state[DIAGNOSTICS]
+        assert info["step_size"] == pytest.approx(0.2 / (t + 2.5) ** 0.3, rel=1e-15)
+        assert info["rho"] == pytest.approx(0.8 / (t + 2.5) ** 0.7, rel=1e-15)
+        torch.testing.assert_close(info["group_step_sizes"],
+                                   torch.tensor([info["step_size"]], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("kwargs", [{"regularizer": "l1", "mu": 1e-3},
+                                    {"bounds": (-1.0, 1.0)}])
+def test_a_step_past_the_proximal_point_is_refused(kwargs):
+    """With a regulariser or a box, epsilon_0 = lr / c^a must be at most 1."""
+    with pytest.raises(ValueError, match=r"Invalid lr value: 2.5 .*lr / step_offset\*\*lr_decay "
+                                         r"= 1.25 must be at most 1"):
+        ProxSGD(None, lr=2.5, lr_decay=0.5, step_offset=4, **kwargs)
+    ProxSGD([torch.zeros(2, requires_grad=True)], lr=2.0, lr_decay=0.5, step_offset=4, **kwargs)
+    ProxSGD([torch.zeros(2, requires_grad=True)], lr=2.5, lr_decay=0.5, step_offset=4)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from deepoptim.optim import DIAGNOSTICS, LINE_SEARCH, SaLSa
-from deepoptim.optim.salsa import search_period
+from deepoptim.optim.linesearch.salsa import search_period
 
 from .records_salsa import ReferenceSaLSa
 from .test_linesearch import Problem, adam_terms, along, dot, grads_at, run_pair, snapshot
@@ -124,3 +124,21 @@ def test_resume_with_the_cadence_running_equals_continuing():
         skipped += 1 - optimizer.state[DIAGNOSTICS]["searched"]
         assert all(torch.equal(a, b) for a, b in zip(problem.params, twin.params, strict=True))
     assert skipped > 0
+
+
+@pytest.mark.parametrize(("since", "searches"), [(8, False), (9, True)])
+def test_at_the_longest_period_the_tenth_step_after_a_search_searches(since, searches):
+    """With equal step-size averages the period is its maximum, 10: a step searches when 10
+    steps have passed since the last search (9 are not enough), past the always-search window."""
+    problem = Problem()
+    optimizer = SaLSa(problem.params)
+    closure = problem.closure(optimizer)
+    for _ in range(11):
+        optimizer.step(closure)
+    state = optimizer.state[LINE_SEARCH]
+    state["fast_step_size"] = state["slow_step_size"] = 0.5
+    assert search_period(0.5, 0.5) == 10
+    state["since_search"] = since
+    optimizer.step(closure)
+    assert optimizer.state[DIAGNOSTICS]["searched"] == int(searches)
+    assert optimizer.state[LINE_SEARCH]["since_search"] == (0 if searches else since + 1)

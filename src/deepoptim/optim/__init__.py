@@ -1,12 +1,20 @@
-"""Optimizers of deepoptim: ``torch.optim.Optimizer`` subclasses, one method family per file.
+"""Optimizers of deepoptim: ``torch.optim.Optimizer`` subclasses, and the pieces they share.
 
-Each family lives in its own module (``linesearch.py``, ``layerwise.py``, ``proxsgd.py``, ...),
-which opens with the method's math, its source paper and where the book derives it. ``_base``
-holds what they share: the optimizer-specific checks (the generic ones are in
-``deepoptim._checks``), the package's closure convention (documented once, in its module
-docstring) and the diagnostics key. Public names are re-exported here.
+* ``_base.py``: the package's closure convention (documented once, in its module docstring),
+  the optimizer-specific checks (the generic ones are in ``deepoptim._checks``) and the
+  diagnostics key;
+* ``directions.py``: search directions as functional pieces over tensor lists (gradient,
+  momentum, Adam, sign), which any line search takes;
+* ``param_groups.py``: splitting a network into parameter groups, and per-group learning rates;
+* ``linesearch/``: :class:`LineSearch` on any direction, and SLS, AdamSLS, KenSLS, SaLSa and
+  PLASLS, one file each;
+* ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity.
+
+Each method's file opens with its math, its source paper and where the book derives it. Public
+names are re-exported here.
 """
 
+from deepoptim.optim import directions
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
@@ -14,29 +22,61 @@ from deepoptim.optim._base import (
     loss_and_grad,
     loss_only,
 )
-from deepoptim.optim.armijo import ArmijoSearch, Line, SearchResult, reset_step_size
-from deepoptim.optim.layerwise import PLASLS, split_by_prefix, split_parameters
-from deepoptim.optim.linesearch import LINE_SEARCH, SLS, AdamSLS, KenSLS
+from deepoptim.optim.directions import Direction, Directions
+from deepoptim.optim.linesearch import (
+    FAILURES,
+    LINE_SEARCH,
+    PLASLS,
+    SLS,
+    AdamSLS,
+    ArmijoSearch,
+    KenSLS,
+    Line,
+    LineSearch,
+    SaLSa,
+    SearchResult,
+    SearchStatus,
+    finite_difference_slope,
+    finite_difference_step,
+    reset_step_size,
+    sls_growth,
+)
+from deepoptim.optim.param_groups import (
+    layer_decay,
+    split_by_prefix,
+    split_parameters,
+    with_learning_rates,
+)
 from deepoptim.optim.proxsgd import ProxSGD
-from deepoptim.optim.salsa import SaLSa
 
 __all__ = [
     "DIAGNOSTICS",
+    "FAILURES",
     "LINE_SEARCH",
     "PLASLS",
     "SLS",
     "AdamSLS",
     "ArmijoSearch",
     "Closure",
+    "Direction",
+    "Directions",
     "KenSLS",
     "Line",
+    "LineSearch",
     "ProxSGD",
     "SaLSa",
     "SearchResult",
+    "SearchStatus",
+    "directions",
+    "finite_difference_slope",
+    "finite_difference_step",
     "global_mean",
+    "layer_decay",
     "loss_and_grad",
     "loss_only",
     "reset_step_size",
+    "sls_growth",
     "split_by_prefix",
     "split_parameters",
+    "with_learning_rates",
 ]

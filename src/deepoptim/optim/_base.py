@@ -15,7 +15,10 @@ the optimizer-specific ones below, e.g.::
     check_int_at_least("max_ls_steps", max_ls_steps, 1) # an int >= 1
     check_choice("line_search_fn", fn, ("armijo", "wolfe"))
 
-At ``step()``, ``check_sparse_grad`` rejects sparse gradients.
+``check_lr`` is the check of every ``lr`` (a real ``lr >= 0``; a tensor is refused with a
+message that says what to pass instead), and ``check_real_params`` refuses complex parameters
+when a parameter group is added (the optimizers of this package work on real tensors). At
+``step()``, ``check_sparse_grad`` rejects sparse gradients.
 
 Closure convention
 ------------------
@@ -40,8 +43,14 @@ This is compatible with ``torch.optim``, which calls closures under ``torch.enab
 and lets a line search evaluate trial points without a backward pass. Optimizers call closures
 through ``loss_and_grad`` (loss and gradients at the current parameters) and ``loss_only``
 (loss at a trial point). ``step(closure)`` returns the first loss it evaluated, the one at the
-parameters the step started from. Methods that must re-evaluate the loss call
-``require_closure`` at the start of ``step``.
+parameters the step started from, as the closure returned it. Methods that must re-evaluate the
+loss call ``require_closure`` at the start of ``step``.
+
+The loss may be any one-element tensor (shape ``()`` or ``[1]``) or a real Python number;
+``as_loss`` turns it into the 0-dim tensor that optimizers compare, and refuses anything else
+with a message. A closure written for ``torch.optim`` that calls ``backward()`` unconditionally
+works wherever gradients are needed, but fails under ``torch.no_grad()``; ``loss_only`` then
+explains what to change (guard the backward pass with ``torch.is_grad_enabled()``).
 
 Line searches (``deepoptim.optim.SLS`` and its family) take a second, optional closure,
 ``step(closure, search_closure=None)``. ``search_closure`` follows the same convention on a
@@ -59,20 +68,23 @@ of each loss, so that every rank takes the same decision and the replicas stay i
 Diagnostics
 -----------
 Optimizers keep what a chapter wants to plot (accepted step size, loss evaluations, failure
-flags) in ``self.state[DIAGNOSTICS]``, a dict of Python numbers or tensors (a 1-D tensor for
-one value per parameter group or layer). ``torch.optim.Optimizer.state_dict`` carries
-non-parameter keys through unchanged, so diagnostics survive checkpoints, and
-``deepoptim.train`` records them after every step.
+reasons) in ``self.state[DIAGNOSTICS]``, one convention for all: a dict whose values are Python
+numbers, except for values with one entry per parameter group or part, which are 1-D tensors
+under plural names (``part_step_sizes``, ``group_step_sizes``). ``step_size`` is always a number,
+the step size applied this step. ``torch.optim.Optimizer.state_dict`` carries non-parameter keys
+through unchanged, so diagnostics survive checkpoints, and ``deepoptim.train`` records them after
+every step (a 1-D tensor as one column per entry).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.distributed as dist
 
-from deepoptim._checks import check_in_range
+from deepoptim._checks import check_in_range, check_non_negative
 
 #: The key of ``optimizer.state`` under which an optimizer keeps its diagnostics.
 DIAGNOSTICS = "diagnostics"
@@ -92,6 +104,26 @@ def check_betas(betas: tuple[float, float]) -> None:
             raise ValueError(f"Invalid beta parameter at index {index}: {beta}") from None
 
 
+def check_lr(lr: float) -> None:
+    """Require a real ``lr >= 0``; a tensor ``lr`` is refused with what to pass instead."""
+    if isinstance(lr, torch.Tensor):
+        raise ValueError(f"Invalid lr value: {lr!r} (a tensor lr is not supported; pass a "
+                         "Python float, e.g. lr.item())")
+    check_non_negative("lr", lr)
+
+
+def check_real_params(params: Iterable[torch.Tensor], optimizer_name: str) -> None:
+    """Refuse complex parameters, naming the optimizer and the parameter's shape."""
+    for index, p in enumerate(params):
+        if torch.is_complex(p):
+            raise ValueError(
+                f"Invalid params value: parameter {index} is complex ({p.dtype}, shape "
+                f"{tuple(p.shape)}); {optimizer_name} supports real parameters only: keep "
+                "the real and imaginary parts as a real parameter and view it as complex in "
+                "the model (torch.view_as_complex)"
+            )
+
+
 def check_sparse_grad(grad: torch.Tensor, optimizer_name: str) -> None:
     """Reject a gradient with a sparse layout, naming the optimizer that cannot handle it."""
     if grad.layout != torch.strided:
@@ -107,6 +139,23 @@ def require_closure(closure: Closure | None, optimizer_name: str) -> None:
         )
 
 
+def as_loss(value: object) -> torch.Tensor:
+    """The loss a closure returned as a detached 0-dim tensor.
+
+    A one-element tensor of any shape, or a real Python number, is accepted; anything else is a
+    ``TypeError`` (not a number) or a ``ValueError`` (a tensor of several elements).
+    """
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Invalid loss value: a tensor of shape {tuple(value.shape)} (the "
+                             "closure must return the loss: one number, e.g. loss.mean())")
+        return value.detach().reshape(())
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return torch.tensor(float(value), dtype=torch.float64)
+    raise TypeError(f"the closure must return the loss (a one-element tensor or a real "
+                    f"number), got {type(value).__name__}")
+
+
 def loss_and_grad(closure: Closure) -> torch.Tensor:
     """Evaluate the closure with grad enabled: the loss, with fresh gradients in ``.grad``."""
     with torch.enable_grad():
@@ -114,9 +163,23 @@ def loss_and_grad(closure: Closure) -> torch.Tensor:
 
 
 def loss_only(closure: Closure) -> torch.Tensor:
-    """Evaluate the closure with grad disabled: the loss only, gradients left untouched."""
-    with torch.no_grad():
-        return closure()
+    """Evaluate the closure with grad disabled: the loss only (:func:`as_loss`), gradients left
+    untouched.
+
+    A closure that calls ``backward()`` unconditionally cannot run here; the ``RuntimeError``
+    that autograd raises is re-raised with what to change.
+    """
+    try:
+        with torch.no_grad():
+            return as_loss(closure())
+    except RuntimeError as error:
+        if "does not require grad" not in str(error):
+            raise
+        raise RuntimeError(
+            "the closure called backward() while the optimizer evaluated a trial point under "
+            "torch.no_grad(); guard the backward pass with `if torch.is_grad_enabled():` so "
+            "that the closure only returns the loss there (see deepoptim.optim._base)"
+        ) from error
 
 
 def global_mean(value: torch.Tensor) -> torch.Tensor:

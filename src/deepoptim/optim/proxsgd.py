@@ -27,6 +27,18 @@ The paper proves that every limit point is stationary when
 :math:`\tau_t` is bounded away from 0 and infinity; ``lr_decay=rho_decay=0`` gives constant
 schedules (a common practical choice that the theorem does not cover).
 
+**What ``lr`` is, and is not.** Without a regulariser or box, :math:`\tau = 1` and constant
+schedules, :math:`x_{t+1} = x_t - \epsilon\, v_t`: ``lr`` is SGD's learning rate. With a
+regulariser it is *not* the step of the usual proximal gradient method,
+:math:`x_{t+1} = \operatorname{prox}_{\mathrm{lr}\cdot r}(x_t - \mathrm{lr}\, g_t)`, whose
+threshold :math:`\mathrm{lr}\cdot\mu` shrinks with the learning rate: here the proximal point
+uses the threshold :math:`\mu/\tau` whatever ``lr`` is, and ``lr`` is the *fraction of the way*
+the parameters move towards it. (Per step the two shrink a coordinate by about the same
+:math:`\mathrm{lr}\cdot\mu`, but only the usual method sets parameters exactly to zero.) A
+fraction above 1 would overshoot the proximal point and leave the box, so with a regulariser
+or bounds the largest step, :math:`\epsilon_0 = \mathrm{lr}/c^{a_\epsilon}`, must be at most
+1, and a larger ``lr`` is refused.
+
 **Why the weights approach zero but do not reach it.** The proximal point :math:`\hat x_t`
 has exact zeros (soft thresholding), but the parameters move only a fraction
 :math:`\epsilon_t` of the way to it: a coordinate whose proximal point stays 0 decays as
@@ -75,7 +87,8 @@ first step sets its buffer to the undamped gradient. With the paper's :math:`v_{
 bias-corrected, and step :math:`\epsilon_t`.
 
 Diagnostics (``self.state[DIAGNOSTICS]``, refreshed by every step):
-``step_size`` and ``rho`` (:math:`\epsilon_t`, :math:`\rho_t` per parameter group),
+``step_size`` and ``rho`` (:math:`\epsilon_t`, :math:`\rho_t` of the first parameter group,
+Python numbers) and ``group_step_sizes``, ``group_rhos`` (1-D tensors, one entry per group),
 ``prox_zero_fraction`` (fraction of the regularised coordinates that are exactly 0 in
 :math:`\hat x_t`; for l1 and the elastic net it costs one more pass over those tensors, and
 the key is left out when every parameter group has ``count_zeros=False``),
@@ -108,7 +121,15 @@ from deepoptim._checks import (
     check_non_negative,
     check_positive,
 )
-from deepoptim.optim._base import DIAGNOSTICS, Closure, check_sparse_grad, loss_and_grad
+from deepoptim.optim._base import (
+    DIAGNOSTICS,
+    Closure,
+    as_loss,
+    check_lr,
+    check_real_params,
+    check_sparse_grad,
+    loss_and_grad,
+)
 
 __all__ = ["ProxSGD"]
 
@@ -135,7 +156,7 @@ def _check_bounds(bounds: Any) -> None:
 
 def _check_hyperparameters(group: dict[str, Any]) -> None:
     """Validate one parameter group's hyperparameters (or the defaults), naming the bad value."""
-    check_non_negative("lr", group["lr"])
+    check_lr(group["lr"])
     check_non_negative("lr_decay", group["lr_decay"])
     check_in_range("rho", group["rho"], 0.0, 1.0, low_inclusive=False, high_inclusive=True)
     check_non_negative("rho_decay", group["rho_decay"])
@@ -156,6 +177,13 @@ def _check_hyperparameters(group: dict[str, Any]) -> None:
         raise ValueError(
             f"Invalid bounds value: {tuple(group['bounds'])!r} (box constraints cannot be "
             "combined with regularizer='group_lasso')"
+        )
+    first = group["lr"] / group["step_offset"] ** group["lr_decay"]
+    if (group["regularizer"] is not None or group["bounds"] is not None) and first > 1:
+        raise ValueError(
+            f"Invalid lr value: {group['lr']!r} (with a regularizer or bounds the first step "
+            f"lr / step_offset**lr_decay = {first:g} must be at most 1: ProxSGD moves that "
+            "fraction of the way to the proximal point, and more would overshoot it)"
         )
 
 
@@ -259,6 +287,7 @@ class ProxSGD(torch.optim.Optimizer):
         try:
             _check_hyperparameters(self.param_groups[-1])
             _check_groupable(self.param_groups[-1])
+            check_real_params(self.param_groups[-1]["params"], type(self).__name__)
         except (TypeError, ValueError):
             self.param_groups.pop()
             raise
@@ -292,8 +321,10 @@ class ProxSGD(torch.optim.Optimizer):
             else:
                 self._elementwise_update(group, params, counts)
         diagnostics = {
-            "step_size": torch.tensor(step_sizes, dtype=torch.float64),
-            "rho": torch.tensor(rhos, dtype=torch.float64),
+            "step_size": step_sizes[0],
+            "rho": rhos[0],
+            "group_step_sizes": torch.tensor(step_sizes, dtype=torch.float64),
+            "group_rhos": torch.tensor(rhos, dtype=torch.float64),
             "prox_zero_fraction": counts.fraction(counts.zero_coords, counts.coords),
             "prox_zero_groups": counts.fraction(counts.zero_groups, counts.groups),
             "num_groups": counts.groups,
@@ -440,15 +471,17 @@ class _ZeroCounts:
         return part / whole if whole else 0.0
 
 
-def _all_finite(loss: torch.Tensor | None, grads: list[torch.Tensor]) -> bool:
-    """Whether the loss (if any) and every gradient entry are finite.
+def _all_finite(loss: object, grads: list[torch.Tensor]) -> bool:
+    """Whether the loss (if any: what the closure returned) and every gradient entry are finite.
 
     One sum per tensor (a NaN or an infinity makes the sum non-finite; vectorised sums are far
     cheaper on a CPU than ``isfinite``), then a single check and synchronisation. A sum can
     overflow only for finite entries near the dtype's maximum, where a skipped step is safe.
     """
-    sums = [] if loss is None else [loss.detach().sum()]
-    sums += [g.sum() for g in grads]
+    sums = [g.sum() for g in grads]
+    if loss is not None:
+        value = as_loss(loss)
+        sums.append(value.to(sums[0].device) if sums else value)
     return not sums or bool(torch.isfinite(torch.stack(sums)).all())
 
 

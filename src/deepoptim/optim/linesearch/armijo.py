@@ -39,32 +39,47 @@ The starting step comes from the previous step size by a *reset* rule (Vaswani e
 
 Decisions (where the reference code is silent or unsafe)
 --------------------------------------------------------
-- A non-finite trial loss always fails the test: the search backtracks past it.
-- A search that exhausts its trials *fails*: the parameters go back to :math:`w_0` exactly (never
-  left at a rejected trial point), and the step size kept for the next search is the last one
-  tried. (The reference code moved by :math:`10^{-6} g` instead.) With Goldstein, an exhausted
-  search that met the Armijo part at least once takes the largest such step and does not fail.
-- No search is made, and nothing moves, when the current loss or the (smoothed) slope is not
-  finite or the slope is negative: the direction is not a descent direction; this is a failure.
-  A zero slope (a zero gradient) is not a failure: there is nothing to search and nothing moves.
-- A trial whose loss equals the current loss *exactly* ends the search with that step accepted
+Every search ends with a :class:`SearchStatus`; three of them are failures
+(:data:`FAILURES`), after which the parameters are exactly at :math:`w_0`:
+
+- ``non_finite``: the current loss or the (smoothed) slope is not finite; no search is made.
+- ``not_descent``: the (smoothed) slope is negative, so the direction does not descend; no
+  search is made. A zero slope (a zero gradient) is ``zero_slope``, not a failure: there is
+  nothing to search and nothing moves.
+- ``trials_exhausted``: no trial passed within ``max_trials`` evaluations; the parameters go
+  back to :math:`w_0` (never left at a rejected trial point; the reference code moved by
+  :math:`10^{-6} g` instead). With Goldstein, an exhausted search that met the Armijo part at
+  least once takes the largest such step and is ``accepted``.
+
+The others:
+
+- ``accepted``: a trial passed the test with a measured decrease.
+- ``stalled``: a trial left the loss *exactly* unchanged, which ends the search with that step
   (as SaLSa does): the decrease is below the loss's floating-point resolution, no shorter step
-  can show one, and the step does not raise the loss. The averaged decrease :math:`h` is not
-  updated by it.
-- ``max_trials=0`` disables the search: the starting step is taken untested, so a line-search
-  optimizer with ``reset="initial"`` and ``max_trials=0`` is its base optimizer with a constant
-  step size.
+  can show one, and the step does not raise the loss. It is a step without measurable
+  progress, reported as such; the averaged decrease :math:`h` is not updated by it.
+- ``untested``: ``max_trials=0`` disables the search and the starting step is taken untested,
+  so a line-search optimizer with ``reset="initial"`` and ``max_trials=0`` is its base
+  optimizer with a constant step size.
+
+A non-finite trial loss always fails the test: the search backtracks past it. Only a
+``accepted`` search has measured a step size worth keeping (:attr:`SearchResult.measured`,
+also true for ``untested``, whose step is a schedule): the optimizers reset their next search
+from it, and after any other status from the step size they kept before. So a failure never
+shrinks the step size a later search starts from, and a step that stalled does not teach it a
+step below the loss's resolution.
 
 Under ``torch.distributed``, :class:`Line` averages every loss over the ranks with
 :func:`deepoptim.optim.global_mean`, so all ranks take the same decisions and stay identical.
 
-The optimizers (``linesearch.py``, ``salsa.py``, ``layerwise.py``) derive the direction; the book
-derives the method in its line-search chapter.
+The optimizers of :mod:`deepoptim.optim.linesearch` take their directions from
+:mod:`deepoptim.optim.directions`; the book derives the method in its line-search chapter.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -81,10 +96,12 @@ from deepoptim.optim._base import global_mean, loss_only
 
 __all__ = [
     "CONDITIONS",
+    "FAILURES",
     "RESETS",
     "ArmijoSearch",
     "Line",
     "SearchResult",
+    "SearchStatus",
     "reset_step_size",
 ]
 
@@ -111,27 +128,58 @@ def reset_step_size(
     return min(start, maximum)
 
 
+class SearchStatus(enum.StrEnum):
+    """How a search ended (see the module docstring)."""
+
+    ACCEPTED = "accepted"
+    STALLED = "stalled"
+    UNTESTED = "untested"
+    ZERO_SLOPE = "zero_slope"
+    NOT_DESCENT = "not_descent"
+    NON_FINITE = "non_finite"
+    TRIALS_EXHAUSTED = "trials_exhausted"
+
+
+#: The statuses of a failed search, after which the parameters are at :math:`w_0`.
+FAILURES = (SearchStatus.NOT_DESCENT, SearchStatus.NON_FINITE, SearchStatus.TRIALS_EXHAUSTED)
+#: The statuses after which the parameters sit at :math:`w_0 - \eta d`.
+_MOVED = (SearchStatus.ACCEPTED, SearchStatus.STALLED, SearchStatus.UNTESTED)
+
+
 @dataclasses.dataclass(frozen=True)
 class SearchResult:
     """What a search decided.
 
     Attributes:
-        step_size: the accepted step size; after a failure, the last one tried; without a
-            search, the starting one. Optimizers keep it for the next reset.
-        moved: whether the parameters now sit at :math:`w_0 - \\eta d` with ``step_size``
-            (otherwise they are at :math:`w_0`).
-        failed: no acceptable step was found (or the direction does not descend).
+        status: how the search ended.
+        step_size: the step size of the point the parameters sit at when ``moved``; after a
+            failure the last one tried; when no search was made, the starting one.
         trials: loss evaluations at trial points.
         decrease_avg: the averaged decrease :math:`h` after this search.
         slope_avg: the averaged slope :math:`\\bar s` after this search.
     """
 
+    status: SearchStatus
     step_size: float
-    moved: bool
-    failed: bool
     trials: int
     decrease_avg: float = 0.0
     slope_avg: float = 0.0
+
+    @property
+    def moved(self) -> bool:
+        """Whether the parameters sit at :math:`w_0 - \\eta d` (otherwise at :math:`w_0`)."""
+        return self.status in _MOVED
+
+    @property
+    def failed(self) -> bool:
+        """Whether the search failed (:data:`FAILURES`)."""
+        return self.status in FAILURES
+
+    @property
+    def measured(self) -> bool:
+        """Whether ``step_size`` is one to reset the next search from: accepted with a measured
+        decrease, or taken untested (``max_trials=0``, a schedule)."""
+        return self.status in (SearchStatus.ACCEPTED, SearchStatus.UNTESTED)
 
 
 class Line:
@@ -240,24 +288,25 @@ class ArmijoSearch:
         """
         if self.max_trials == 0:
             line.move(start)
-            return SearchResult(start, True, False, 0, decrease_avg, slope_avg)
+            return SearchResult(SearchStatus.UNTESTED, start, 0, decrease_avg, slope_avg)
         smoothed_slope = self.beta_s * slope_avg + (1 - self.beta_s) * slope
         if not (math.isfinite(loss) and math.isfinite(smoothed_slope)):
             line.move(0.0)
-            return SearchResult(start, False, True, 0, decrease_avg, slope_avg)
+            return SearchResult(SearchStatus.NON_FINITE, start, 0, decrease_avg, slope_avg)
         if smoothed_slope <= 0:  # zero: nothing to search; negative: not a descent direction
             line.move(0.0)
-            return SearchResult(start, False, smoothed_slope < 0, 0, decrease_avg,
-                                smoothed_slope)
+            status = SearchStatus.NOT_DESCENT if smoothed_slope < 0 else SearchStatus.ZERO_SLOPE
+            return SearchResult(status, start, 0, decrease_avg, smoothed_slope)
         step, armijo_step, armijo_decrease = start, 0.0, 0.0
         for trial in range(1, self.max_trials + 1):
             decrease = loss - line.loss_at(step)
             if decrease == 0:  # exact cancellation: below the loss's resolution
-                return SearchResult(step, True, False, trial, decrease_avg, smoothed_slope)
+                return SearchResult(SearchStatus.STALLED, step, trial, decrease_avg,
+                                    smoothed_slope)
             verdict = self._verdict(decrease, step, smoothed_slope, decrease_avg)
             if verdict == 0:
                 new_avg = self.beta_s * decrease_avg + (1 - self.beta_s) * decrease
-                return SearchResult(step, True, False, trial, new_avg, smoothed_slope)
+                return SearchResult(SearchStatus.ACCEPTED, step, trial, new_avg, smoothed_slope)
             tried = step
             if verdict > 0:
                 if step > armijo_step:
@@ -268,10 +317,11 @@ class ArmijoSearch:
         if armijo_step > 0:  # Goldstein: the longest step that met the Armijo part
             line.move(armijo_step)
             new_avg = self.beta_s * decrease_avg + (1 - self.beta_s) * armijo_decrease
-            return SearchResult(armijo_step, True, False, self.max_trials, new_avg,
+            return SearchResult(SearchStatus.ACCEPTED, armijo_step, self.max_trials, new_avg,
                                 smoothed_slope)
         line.move(0.0)
-        return SearchResult(tried, False, True, self.max_trials, decrease_avg, smoothed_slope)
+        return SearchResult(SearchStatus.TRIALS_EXHAUSTED, tried, self.max_trials, decrease_avg,
+                            smoothed_slope)
 
 
 _FIELDS = tuple(field.name for field in dataclasses.fields(ArmijoSearch))

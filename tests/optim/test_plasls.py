@@ -1,4 +1,4 @@
-"""PLASLS and the network splits: per-part tests, warm-up, rotation, separability, splits."""
+"""PLASLS: per-part tests, warm-up, rotation, separability, resume."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from deepoptim.optim import (
     LINE_SEARCH,
     PLASLS,
     AdamSLS,
-    split_by_prefix,
     split_parameters,
 )
 
@@ -59,7 +58,7 @@ def run_separable(weight: float, a0: float, steps: int = 14):
         optimizer.step(closure)
         b_path.append(problem.b.detach().clone())
         if optimizer.state[DIAGNOSTICS]["part"] == 1:
-            b_steps.append(float(optimizer.state[DIAGNOSTICS]["step_size"][1]))
+            b_steps.append(float(optimizer.state[DIAGNOSTICS]["part_step_sizes"][1]))
     return b_path, b_steps
 
 
@@ -89,7 +88,7 @@ def test_warmup_then_rotation_and_each_part_test_recomputed():
         scales = [1.0, 1.0, 0.5, 0.5]
         gradient = [s * r for s, r in zip(scales, gradient, strict=True)]
         update = [s * u for s, u in zip(scales, update, strict=True)]
-        sizes = info["step_size"].tolist()
+        sizes = info["part_step_sizes"].tolist()
         if info["part"] == -1:  # global warm-up: one step size for all parts
             assert sizes[0] == sizes[1]
             members = [0, 1, 2, 3]
@@ -116,7 +115,7 @@ def test_unsearched_parts_grow_by_the_reset():
     kept = optimizer.state[LINE_SEARCH]["step_size"][1]
     assert kept == pytest.approx(0.1 * 2 ** 0.25)
     optimizer.step(closure)  # searches part 1; part 0 takes its grown step
-    grown = optimizer.state[DIAGNOSTICS]["step_size"][0]
+    grown = optimizer.state[DIAGNOSTICS]["part_step_sizes"][0]
     first = optimizer.state[LINE_SEARCH]["step_size"][0]
     assert grown == pytest.approx(first) and optimizer.state[DIAGNOSTICS]["part"] == 1
 
@@ -138,92 +137,10 @@ def test_plasls_trains_a_split_cnn():
     for _ in range(20):
         optimizer.step(closure)
     assert float(closure().detach()) < first
-    assert optimizer.state[DIAGNOSTICS]["step_size"].shape == (4,)
+    assert optimizer.state[DIAGNOSTICS]["part_step_sizes"].shape == (4,)
 
 
 # --- splits ----------------------------------------------------------------------------------
-
-def names(groups):
-    return [group["name"] for group in groups]
-
-
-def assert_partition(model, groups):
-    """Every trainable parameter exactly once, in model.parameters() order."""
-    flat = [p for group in groups for p in group["params"]]
-    expected = [p for p in model.parameters() if p.requires_grad]
-    assert len(flat) == len(expected) and all(a is b for a, b in zip(flat, expected, strict=True))
-
-
-def test_layer_and_child_rules_on_the_cnn():
-    model = CNN1d()
-    layers = split_parameters(model)
-    assert names(layers) == ["features.0", "features.2", "features.4", "classifier"]
-    assert_partition(model, layers)
-    children = split_parameters(model, rule="child")
-    assert names(children) == ["features", "classifier"]
-    assert_partition(model, children)
-
-
-def test_merging_balances_parameter_counts():
-    model = CNN1d()  # 150 | 1900 | 1900 | 1260 parameters
-    two = split_parameters(model, num_parts=2)
-    assert names(two) == ["features.0..features.2", "features.4..classifier"]
-    assert [sum(p.numel() for p in g["params"]) for g in two] == [2050, 3160]
-    assert_partition(model, two)
-    assert names(split_parameters(model, num_parts=4)) == names(split_parameters(model))
-
-
-class ToyTransformer(nn.Module):
-    def __init__(self, blocks: int = 12):
-        super().__init__()
-        self.embeddings = nn.Embedding(10, 4)
-        self.encoder = nn.Module()
-        self.encoder.layer = nn.ModuleList(nn.Linear(4, 4) for _ in range(blocks))
-        self.head = nn.Linear(4, 2)
-
-
-def test_blocks_rule_splits_like_the_authors():
-    model = ToyTransformer()
-    groups = split_parameters(model, rule="blocks")
-    assert names(groups) == ["embeddings", *[f"encoder.layer.{i}" for i in range(12)], "head"]
-    ten = split_parameters(model, rule="blocks", num_parts=10)
-    chunks = [[0, 1], [2], [3, 4], [5], [6, 7], [8], [9, 10], [11]]
-    expected = ["embeddings", *[f"encoder.layer.{c[0]}" if len(c) == 1 else
-                                f"encoder.layer.{c[0]}..encoder.layer.{c[-1]}" for c in chunks],
-                "head"]
-    assert names(ten) == expected
-    assert_partition(model, ten)
-
-
-def test_frozen_parameters_are_left_out():
-    model = ToyTransformer(blocks=3)
-    model.embeddings.weight.requires_grad_(False)
-    groups = split_parameters(model, rule="blocks")
-    assert names(groups)[0] == "encoder.layer.0"
-    assert_partition(model, groups)
-
-
-def test_split_by_prefix():
-    model = ToyTransformer(blocks=3)
-    groups = split_by_prefix(model, ["embeddings", ("encoder.layer.0", "encoder.layer.1")])
-    assert names(groups) == ["embeddings", "encoder.layer.0|encoder.layer.1", "rest"]
-    assert_partition(model, groups)
-    with pytest.raises(ValueError, match="matches no trainable parameter"):
-        split_by_prefix(model, ["decoder"])
-    with pytest.raises(ValueError, match="also matches"):
-        split_by_prefix(model, ["encoder", "encoder.layer.0"])
-
-
-@pytest.mark.parametrize(("kwargs", "error", "match"), [
-    ({"rule": "rows"}, ValueError, "Invalid rule value: 'rows'"),
-    ({"num_parts": 0}, ValueError, "Invalid num_parts value: 0"),
-    ({"num_parts": 5}, ValueError, "Invalid num_parts value: 5"),
-    ({"rule": "blocks"}, ValueError, "no nn.ModuleList of blocks"),
-])
-def test_bad_splits_are_rejected(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        split_parameters(CNN1d(), **kwargs)
-
 
 def test_resume_in_the_rotation_equals_continuing():
     import copy
@@ -243,3 +160,20 @@ def test_resume_in_the_rotation_equals_continuing():
         resumed.step(twin.closure(resumed))
         assert resumed.state[DIAGNOSTICS]["part"] == optimizer.state[DIAGNOSTICS]["part"]
         assert all(torch.equal(a, b) for a, b in zip(problem.params, twin.params, strict=True))
+
+
+def test_each_part_searches_from_its_own_step_size():
+    """Parts kept at very different step sizes: the part the rotation searches starts from its
+    own (grown) step size, and the other part moves with its own."""
+    problem = Separable(weight=1.0, a0=3.0)
+    optimizer = PLASLS([{"params": [problem.a]}, {"params": [problem.b]}], warmup_steps=0,
+                       n_batches_per_epoch=4)
+    closure = problem.closure(optimizer)
+    optimizer.step(closure)  # searches part 0
+    optimizer.state[LINE_SEARCH]["step_size"] = [0.5, 0.002]
+    optimizer.step(closure)  # searches part 1
+    info = optimizer.state[DIAGNOSTICS]
+    growth = 2 ** (1 / 4)
+    assert info["part"] == 1
+    assert info["start_step_size"] == pytest.approx(0.002 * growth)
+    assert float(info["part_step_sizes"][0]) == pytest.approx(0.5 * growth)

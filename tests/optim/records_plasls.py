@@ -1,4 +1,4 @@
-"""Records of PLASLS (``deepoptim.optim.layerwise``).
+"""Records of PLASLS (``deepoptim.optim.linesearch.plasls``).
 
 The conformance problem has one parameter group, i.e. one part, where PLASLS is AdamSLS: its C5
 reference is the AdamSLS loop of ``reference_linesearch.py``. Several parts are tested in
@@ -32,5 +32,6 @@ RECORDS: list[OptimInfo] = [
         ],
         reference=partial(ReferenceLineSearch, method="adamsls", init_step_size=0.1),
         step_requires_closure=True,
+        lr_argument=False,
     ),
 ]
