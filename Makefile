@@ -22,9 +22,9 @@ book: setup
 	$(BIN)/python -m deepoptim.book run --profile $(PROFILE) --device $(DEVICE)
 	$(BIN)/python -m deepoptim.book build
 
-# The whole suite: unit and conformance tests, every chapter in the smoke profile,
+# The whole suite: lint, unit and conformance tests, every chapter in the smoke profile,
 # a strict build of those outputs and their nbval re-execution.
-test: setup
+test: lint
 	$(BIN)/python -m pytest
 
 # Performance comparisons: our code beside its reference, side by side in one run each.

@@ -71,8 +71,9 @@ class Profile:
         unknown = set(values) - set(PROFILES)
         if missing or unknown:
             raise ValueError(
-                f"pick() needs exactly one value per profile {sorted(PROFILES)}; "
-                f"missing {sorted(missing)}, unknown {sorted(unknown)}"
+                f"Invalid values value: {sorted(values)} (pick() needs exactly one value per "
+                f"profile {sorted(PROFILES)}; missing {sorted(missing)}, unknown "
+                f"{sorted(unknown)})"
             )
         return values[self.name]
 

@@ -54,7 +54,7 @@ def test_cnn1d_computes_its_readout_size_from_the_length():
     model = CNN1d(channels=4, length=64)  # 64 -> 31 -> 16 -> 8
     assert model.classifier.in_features == 4 * 8
     assert model(torch.randn(3, 64)).shape == (3, 10)
-    with pytest.raises(ValueError, match="length: 2"):
+    with pytest.raises(ValueError, match="Invalid length value: 2"):
         CNN1d(length=2)
 
 
@@ -67,7 +67,7 @@ def test_gru_without_bidirectional():
 @pytest.mark.parametrize("model_class", [CNN1d, GRUClassifier])
 @pytest.mark.parametrize("shape", [(5, 39), (5, 2, 40), (40,)])
 def test_sequence_models_reject_other_shapes(model_class, shape):
-    with pytest.raises(ValueError, match="Invalid input shape"):
+    with pytest.raises(ValueError, match="Invalid x value: a tensor of shape"):
         model_class()(torch.randn(*shape))
 
 

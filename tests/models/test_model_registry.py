@@ -17,7 +17,8 @@ def test_build_model_passes_keyword_arguments():
 
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="'resnet'.*logreg, mlp, cnn1d, gru, digits_cnn"):
+    with pytest.raises(ValueError, match="Invalid name value: 'resnet' .*'logreg', 'mlp', "
+                                         "'cnn1d', 'gru', 'digits_cnn'"):
         build_model("resnet")
 
 

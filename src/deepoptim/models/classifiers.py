@@ -21,7 +21,8 @@ def _as_channels(x: torch.Tensor, length: int) -> torch.Tensor:
     if x.dim() == 3 and x.shape[1:] == (1, length):
         return x
     raise ValueError(
-        f"Invalid input shape: {tuple(x.shape)} (expected (N, {length}) or (N, 1, {length}))"
+        f"Invalid x value: a tensor of shape {tuple(x.shape)} (expected (N, {length}) or "
+        f"(N, 1, {length}))"
     )
 
 
@@ -100,7 +101,7 @@ class CNN1d(nn.Module):
             out_length = _conv_length(out_length, kernel_size, stride=2, padding=1)
         if out_length < 1:
             raise ValueError(
-                f"Invalid length: {length} (too short for three stride-2 convolutions)"
+                f"Invalid length value: {length} (too short for three stride-2 convolutions)"
             )
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.classifier = nn.Linear(channels * out_length, num_classes)
@@ -153,7 +154,7 @@ class DigitsCNN(nn.Module):
         side = self.image_size >> len(channels)
         if not channels or side < 1:
             raise ValueError(
-                f"Invalid channels: {tuple(channels)} (expected 1 to 3 stages for 8x8 images)"
+                f"Invalid channels value: {tuple(channels)} (expected 1 to 3 stages for 8x8 images)"
             )
         layers: list[nn.Module] = []
         in_channels = 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from deepoptim._checks import check_choice
+
 from .cells import CellNet1d
 from .classifiers import MLP, CNN1d, DigitsCNN, GRUClassifier, LogisticRegression
 
@@ -19,8 +21,7 @@ MODELS: dict[str, type[nn.Module]] = {
 
 def build_model(name: str, **kwargs: object) -> nn.Module:
     """Instantiate the model registered as ``name`` (see ``MODELS``) with ``kwargs``."""
-    if name not in MODELS:
-        raise ValueError(f"Unknown model: {name!r} (valid names: {', '.join(MODELS)})")
+    check_choice("name", name, tuple(MODELS))
     return MODELS[name](**kwargs)
 
 

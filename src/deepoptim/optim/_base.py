@@ -152,8 +152,8 @@ def as_loss(value: object) -> torch.Tensor:
         return value.detach().reshape(())
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return torch.tensor(float(value), dtype=torch.float64)
-    raise TypeError(f"the closure must return the loss (a one-element tensor or a real "
-                    f"number), got {type(value).__name__}")
+    raise TypeError(f"loss must be a one-element tensor or a real number (what the closure "
+                    f"returns), got {type(value).__name__}")
 
 
 def loss_and_grad(closure: Closure) -> torch.Tensor:
