@@ -14,7 +14,16 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from deepoptim.optim import PLASLS, SLS, AdamSLS, KenSLS, SaLSa, split_parameters
+from deepoptim.optim import (
+    PLASLS,
+    SLS,
+    AdamSLS,
+    KenSLS,
+    LineSearch,
+    SaLSa,
+    split_parameters,
+)
+from deepoptim.optim.directions import Momentum
 
 STEPS = 6
 CONFIGS = {
@@ -24,6 +33,7 @@ CONFIGS = {
     "KenSLS": lambda model: KenSLS(model.parameters()),
     "SaLSa": lambda model: SaLSa(model.parameters()),
     "PLASLS": lambda model: PLASLS(split_parameters(model), warmup_steps=2),
+    "LineSearch-momentum": lambda model: LineSearch(model.parameters(), Momentum(0.9)),
 }
 
 
