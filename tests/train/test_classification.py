@@ -1,4 +1,5 @@
-"""The training loop: closures, batches, history, diagnostics, equivalence with a plain loop."""
+"""Classification runs (``train.train``): closures, batches, history, diagnostics, and
+equivalence with a plain loop and with the loop as it was before tasks."""
 
 import math
 
@@ -9,17 +10,7 @@ from torch import nn
 
 from deepoptim import data, train
 
-
-def tiny_data(dtype=torch.float64) -> data.ClassificationData:
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(60, 4, generator=generator, dtype=dtype)
-    y = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
-    return data.ClassificationData("tiny", x[:40], y[:40], x[40:], y[40:], num_classes=3)
-
-
-def tiny_model(dtype=torch.float64) -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3)).to(dtype)
+from .problems import tiny_data, tiny_model
 
 
 def test_closure_backpropagates_only_with_grad_enabled():
@@ -240,3 +231,94 @@ def test_callback_sees_every_checkpoint_and_is_not_timed():
     plain = train.train(reference, torch.optim.SGD(reference.parameters(), lr=0.1), d, steps=3,
                         batch_size=8, progress=False)
     assert [s["loss"] for s in history.steps] == [s["loss"] for s in plain.steps]
+
+
+def previous_train(model, optimizer, d, *, steps, batch_size, scheduler=None, eval_every=None,
+                   seed=0, search_batch="same"):
+    """The classification loop as it was before tasks (a frozen copy without its progress bar,
+    callback and timing): the reference the new loop must reproduce bit for bit."""
+    eval_every = eval_every or steps
+    batches = train.minibatches(d.num_train, batch_size, torch.Generator().manual_seed(seed))
+    search_batches = None
+    if search_batch == "independent":
+        search_seed = (seed + 2**31 + 12345) % 2**32
+        search_batches = train.minibatches(d.num_train, batch_size,
+                                           torch.Generator().manual_seed(search_seed))
+    steps_, evals = [], []
+
+    def record_evaluation(step):
+        train_loss, train_acc = train.evaluate(model, d.x_train, d.y_train)
+        test_loss, test_acc = train.evaluate(model, d.x_test, d.y_test)
+        evals.append(dict(step=step, train_loss=train_loss, train_acc=train_acc,
+                          test_loss=test_loss, test_acc=test_acc))
+
+    model.train()
+    record_evaluation(0)
+    for step in range(1, steps + 1):
+        index = next(batches)
+        closure = train.make_closure(model, F.cross_entropy, d.x_train[index], d.y_train[index],
+                                     optimizer)
+        if search_batches is None:
+            loss = float(optimizer.step(closure).detach())
+        else:
+            other = next(search_batches)
+            search_closure = train.make_closure(model, F.cross_entropy, d.x_train[other],
+                                                d.y_train[other], optimizer)
+            loss = float(optimizer.step(closure, search_closure=search_closure).detach())
+        if scheduler is not None:
+            scheduler.step()
+        steps_.append(dict(step=step, loss=loss, lr=optimizer.param_groups[0]["lr"],
+                           **train.optimizer_diagnostics(optimizer)))
+        if not math.isfinite(loss):
+            record_evaluation(step)
+            break
+        if step % eval_every == 0 or step == steps:
+            record_evaluation(step)
+    return steps_, evals
+
+
+def _sgd_with_cosine(model):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 12)
+
+
+def _sls(model):
+    from deepoptim.optim import SLS
+
+    return SLS(model.parameters(), init_step_size=5.0), None
+
+
+def _adam(model):
+    return torch.optim.Adam(model.parameters(), lr=0.01), None
+
+
+@pytest.mark.parametrize("make, kwargs, dtype, dropout", [
+    (_sgd_with_cosine, dict(steps=12, batch_size=8, eval_every=5, seed=5), torch.float64, 0.0),
+    (_sls, dict(steps=9, batch_size=8, eval_every=2, seed=3), torch.float64, 0.0),
+    (_sls, dict(steps=9, batch_size=8, eval_every=2, seed=3, search_batch="independent"),
+     torch.float64, 0.0),
+    (_adam, dict(steps=7, batch_size=None, eval_every=3), torch.float32, 0.2),
+], ids=["sgd-cosine", "sls-same", "sls-independent", "adam-full-batch-dropout"])
+def test_train_reproduces_the_previous_loop_bit_for_bit(make, kwargs, dtype, dropout):
+    d = tiny_data(dtype)
+    model = tiny_model(dtype, dropout)
+    optimizer, scheduler = make(model)
+    history = train.train(model, optimizer, d, scheduler=scheduler, progress=False, **kwargs)
+    reference = tiny_model(dtype, dropout)
+    ref_optimizer, ref_scheduler = make(reference)
+    ref_steps, ref_evals = previous_train(reference, ref_optimizer, d, scheduler=ref_scheduler,
+                                          **kwargs)
+
+    def without_time(records):
+        return [{key: value for key, value in r.items() if key != "time"} for r in records]
+
+    assert without_time(history.steps) == ref_steps  # values, and with them every loss
+    assert without_time(history.evals) == ref_evals
+    for p, q in zip(model.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(p, q)
+    diagnostics = list(ref_steps[0])[3:]
+    assert list(history.steps_frame()) == ["step", "loss", "lr", "time", *diagnostics]
+    assert list(history.evals_frame()) == ["step", "time", "train_loss", "train_acc",
+                                           "test_loss", "test_acc"]
+    if kwargs.get("search_batch") == "independent":
+        assert diagnostics and all(s["loss_evals"] == 2 + s["trials"] for s in history.steps)
