@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 from myst_nb import glue
 
-from deepoptim import curvature, data, experiment, models, plotting, testbed, train
+from deepoptim import curvature, data, experiment, landscape, models, plotting, testbed, train
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
 exp = experiment.setup(profile, device, seed)
@@ -206,8 +206,11 @@ k_top = 5
 top = curvature.eigsh(small_op, k_top, tol=1e-10, seed=exp.seed)
 bottom = curvature.eigsh(small_op, 2, which="SA", tol=1e-10, seed=exp.seed)
 trace_seeds = range(exp.seed, exp.seed + exp.profile.pick(smoke=2, quick=10, full=20))
-hutch = [curvature.hutchinson(small_op, 3 * probes, seed=s).estimate for s in trace_seeds]
-hutchpp = [curvature.hutchpp(small_op, 3 * probes, seed=s).estimate for s in trace_seeds]
+trace_budget = 3 * probes  # Hessian-vector products per estimate, the same for both
+hutch = [curvature.hutchinson(small_op, num_matvecs=trace_budget, seed=s).estimate
+         for s in trace_seeds]
+hutchpp = [curvature.hutchpp(small_op, num_matvecs=trace_budget, seed=s).estimate
+           for s in trace_seeds]
 w1 = scipy.stats.wasserstein_distance(density.nodes.ravel().numpy(), exact.numpy(),
                                       density.weights.ravel().numpy())
 spread = float(exact[-1] - exact[0])
@@ -245,7 +248,7 @@ elif hutchpp_error < 1.25 * hutch_error:
 else:
     hutchpp_verdict = "Hutchinson's is the more accurate in this run"
 glue("hutchpp_verdict", hutchpp_verdict, display=False)
-glue("trace_budget", 3 * probes, display=False)
+glue("trace_budget", trace_budget, display=False)
 glue("probes", probes, display=False)
 glue("steps", steps, display=False)
 comparison
@@ -257,9 +260,9 @@ for row in comparison.itertuples():
 
 # %%
 sigma = 0.01 * spread
-grid = density.grid(sigma, num_points=4000)
+grid = curvature.density_grid(density, sigma, num_points=4000)
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
-bins = np.linspace(float(exact[0]) - 3 * sigma, float(exact[-1]) + 3 * sigma, 120)
+bins = curvature.density_grid(exact, sigma, num_points=120, margin=3.0).numpy()
 heights, _, _ = axes[0].hist(exact.numpy(), bins=bins, density=True, color="0.75",
                              label="exact eigenvalues")
 smoothed = density.density(grid, sigma)
@@ -268,7 +271,7 @@ axes[0].plot(grid, smoothed, color=plotting.color("Lanczos"),
 axes[0].set(yscale="log", ylim=(1e-4, 3 * max(heights.max(), float(smoothed.max()))),
             xlabel="eigenvalue", ylabel="density", title="spectral density")
 axes[0].legend(fontsize=8)
-points = torch.linspace(float(exact[0]), float(exact[-1]), 2000, dtype=torch.float64)
+points = curvature.density_grid(exact, sigma, num_points=2000, margin=0.0)
 axes[1].plot(points, (exact.unsqueeze(1) <= points).double().mean(0), color="0.4",
              label="exact")
 axes[1].plot(points, density.cdf(points), color=plotting.color("Lanczos"), linestyle="--",
@@ -412,9 +415,10 @@ print(f"copies of lambda_max after {ghost_steps} steps: with reorthogonalisation
 #
 # The MNIST-1D MLP of the testbed (two hidden layers of 100 ReLU units, 15,210 parameters)
 # trained with mini-batches of 100 by SGD with momentum 0.9 and by Adam, each at two step
-# sizes. A callback of the training loop (`train.train(..., callback=...)`) analyses
-# checkpoints: the largest eigenvalue by `eigsh` at regular intervals, and SLQ densities at a
-# few steps, all on the fixed subset of {glue:text}`n_subset` training samples in float32.
+# sizes. A callback of the training loop (`train.train(..., callback=...)`),
+# `deepoptim.landscape.SharpnessTracker`, analyses checkpoints: the largest eigenvalue by
+# `eigsh` at regular intervals, and SLQ densities of the same Hessian at a few steps, all on the
+# fixed subset of {glue:text}`n_subset` training samples in float32.
 
 # %%
 run_steps = exp.profile.pick(smoke=10, quick=1000, full=6000)
@@ -428,25 +432,23 @@ sharpness, spectra, finals = [], {}, {}
 for optimizer_name, lr in configs:
     label = f"{optimizer_name}, lr {lr:g}"
 
-    def analyse(step, model, optimizer, label=label):
-        checkpoint = step in density_steps
-        if step % lambda_every and not checkpoint:
-            return
-        op = curvature.HessianOperator(model, F.cross_entropy, x_sub, y_sub, cache=True)
-        top1 = curvature.eigsh(op, 1, tol=1e-3, seed=exp.seed)
-        sharpness.append({"config": label, "step": step, "lambda_max": float(top1.eigenvalues[0]),
-                          "loss": op.loss()})
-        if checkpoint:
+    def analyse(step, op, label=label):
+        """More of the same Hessian: densities at the checkpoints, the top 12 at the end."""
+        if step in density_steps:
             spectra[label, step] = curvature.slq(op, train_probes, train_lanczos, seed=exp.seed)
         if step == run_steps:
             finals[label] = curvature.eigsh(op, 12, tol=1e-2, seed=exp.seed).eigenvalues
 
+    tracker = landscape.SharpnessTracker(F.cross_entropy, x_sub, y_sub, every=lambda_every,
+                                         at=[*density_steps, run_steps], seed=exp.seed,
+                                         analyse=analyse)
     experiment.seed_everything(exp.seed)
     model = models.build_model("mlp").to(exp.device)
     optimizer = testbed.make_optimizer(optimizer_name, model, lr=lr)
     history = train.train(model, optimizer, mnist, steps=run_steps, batch_size=100,
-                          seed=exp.seed, progress=False, callback=analyse)
+                          seed=exp.seed, progress=False, callback=tracker)
     finals[label, "test_acc"] = history.final()["test_acc"]
+    sharpness += [{"config": label, **record} for record in tracker.records]
 sharpness = pd.DataFrame(sharpness)
 
 # %%
@@ -455,10 +457,9 @@ fig, axes = plt.subplots(1, len(labels), figsize=(14, 3.6), sharey=True)
 shades = dict(zip(density_steps, np.linspace(0.35, 1.0, len(density_steps)), strict=True))
 highest = 0.0
 for ax, label in zip(axes, labels, strict=True):
-    nodes = torch.cat([spectra[label, s].nodes.ravel() for s in density_steps])
-    sigma_train = 0.005 * float(nodes.max() - nodes.min())
-    low, high = float(nodes.min()) - 5 * sigma_train, float(nodes.max()) + 5 * sigma_train
-    points = torch.linspace(low, high, 3000, dtype=torch.float64)
+    run_spectra = [spectra[label, s] for s in density_steps]
+    sigma_train = plotting.default_sigma(run_spectra, fraction=0.005)
+    points = curvature.density_grid(run_spectra, sigma_train, num_points=3000)
     for step in density_steps:
         curve = spectra[label, step].density(points, sigma_train)
         highest = max(highest, float(curve.max()))
@@ -572,18 +573,13 @@ eos_every = exp.profile.pick(smoke=5, quick=20, full=20)
 eos_rates = [0.25, 0.5]
 eos = []
 for lr in eos_rates:
-    def track(step, model, optimizer, lr=lr):
-        if step % eos_every:
-            return
-        op = curvature.HessianOperator(model, F.cross_entropy, x_sub, y_sub, cache=True)
-        eos.append({"lr": lr, "step": step, "loss": op.loss(),
-                    "lambda_max": float(curvature.eigsh(op, 1, tol=1e-3,
-                                                        seed=exp.seed).eigenvalues[0])})
-
+    tracker = landscape.SharpnessTracker(F.cross_entropy, x_sub, y_sub, every=eos_every,
+                                         seed=exp.seed)
     experiment.seed_everything(exp.seed)
     model = models.build_model("mlp", hidden=(32, 32)).to(exp.device)
     train.train(model, torch.optim.SGD(model.parameters(), lr=lr), subset, steps=eos_steps,
-                batch_size=None, seed=exp.seed, progress=False, callback=track)
+                batch_size=None, seed=exp.seed, progress=False, callback=tracker)
+    eos += [{"lr": lr, **record} for record in tracker.records]
 eos = pd.DataFrame(eos)
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))

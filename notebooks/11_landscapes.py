@@ -132,8 +132,9 @@ print(exp.describe())
 # The code is `deepoptim.landscape` (`src/deepoptim/landscape/`): `directions.py`
 # (normalisations, random, eigenvector and PCA directions), `surface.py` (batched evaluation),
 # `trajectory.py` (checkpoint recording, least-squares projection), `interpolation.py` and
-# `spectra.py` (the line between minima, spectral densities through
-# `deepoptim.curvature.slq`), `animation.py` (the training animation). Its tests
+# `spectra.py` (the line between minima and its barrier, spectral densities through
+# `deepoptim.curvature.slq`); the figures and the training animation are drawn by
+# `deepoptim.plotting`. Its tests
 # (`tests/landscape/`) check the surface at the origin against the loss at the centre,
 # filter norms, the second difference against the eigenvalue, exact reconstruction of a path
 # that lies in the plane, batched against one-point evaluation, and that the model is left bit
@@ -233,7 +234,7 @@ for pair in (names[:2], names[2:]):  # one colour scale per pair of planes
     levels = np.linspace(float(log_losses.min()), float(log_losses.max()), 20)
     pair_axes = [axes[names.index(name)] for name in pair]
     for ax, name in zip(pair_axes, pair, strict=True):
-        contours = landscape.plot_surface(ax, surfaces[name], levels=levels)
+        contours = plotting.plot_surface(ax, surfaces[name], levels=levels)
         ax.set_title(name, fontsize=10)
         ax.set_aspect("equal")
     fig.colorbar(contours, ax=pair_axes, shrink=0.8, label="$\\log_{10}$ loss", format="%.2f")
@@ -444,8 +445,8 @@ trajectories = pd.DataFrame(trajectory_rows).set_index("optimizer")
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 for ax, (name, (surface, projection)) in zip(axes, panels.items(), strict=True):
-    landscape.plot_surface(ax, surface, levels=15)
-    landscape.plot_path(ax, projection.coords, color=plotting.color(name), label=name)
+    plotting.plot_surface(ax, surface, levels=15)
+    plotting.plot_path(ax, projection.coords, color=plotting.color(name), label=name)
     ax.set_title(f"{name}: E = {projection.explained:.2f}", fontsize=10)
     ax.set(xlabel="PC 1", ylabel="PC 2")
 fig.tight_layout()
@@ -497,13 +498,13 @@ for name, row in trajectories.iterrows():
 # {glue:text}`slq_steps` Lanczos steps, the same probes at every point) at
 # $\alpha \in \{0, 0.25, 0.5, 0.75, 1\}$. The barrier is the largest excess of the loss over
 # the straight line between its end values, $\max_{0 \le \alpha \le 1} L(\theta(\alpha)) -
-# [(1-\alpha) L(\theta_A) + \alpha L(\theta_B)]$ {cite}`frankle2020linear`.
+# [(1-\alpha) L(\theta_A) + \alpha L(\theta_B)]$ {cite}`frankle2020linear`, computed by
+# `landscape.loss_barrier` over the grid points of the segment.
 
 # %%
 per_unit = exp.profile.pick(smoke=4, quick=20, full=40)  # points per unit of alpha
 alphas = torch.arange(-per_unit // 4, 5 * per_unit // 4 + 1, dtype=torch.float64) / per_unit
 at = {float(a): i for i, a in enumerate(alphas)}  # 0, 0.5 and 1 are exact grid points
-inside = (alphas >= 0) & (alphas <= 1)
 spectrum_alphas = [0.0, 0.25, 0.5, 0.75, 1.0]
 minima = {exp.seed: model}
 
@@ -528,14 +529,13 @@ for pair in range(exp.profile.n_seeds):
                                       theta_pair_b, spectrum_alphas, num_probes=slq_probes,
                                       num_steps=slq_steps, seed=exp.seed)
     examples.append((on_train, on_test, spectra))
-    ends = (float(on_train.loss[at[0.0]]), float(on_train.loss[at[1.0]]))
-    excess = (on_train.loss - ((1 - alphas) * ends[0] + alphas * ends[1]))[inside]
+    barrier = landscape.loss_barrier(on_train)
     tops = [float(s.nodes.max()) for s in spectra]
     bottoms = [float(s.nodes.min()) for s in spectra]
     pair_records.append({
-        "seeds": f"{seed_a}-{seed_b}", "end_loss": max(ends), "loss_a": ends[0],
-        "loss_b": ends[1], "barrier": float(excess.max()),
-        "barrier_alpha": float(alphas[inside][excess.argmax()]),
+        "seeds": f"{seed_a}-{seed_b}", "end_loss": max(barrier.loss_a, barrier.loss_b),
+        "loss_a": barrier.loss_a, "loss_b": barrier.loss_b, "barrier": barrier.height,
+        "barrier_alpha": barrier.alpha,
         "end_test_acc": float(min(on_test.accuracy[at[0.0]], on_test.accuracy[at[1.0]])),
         "mid_test_acc": float(on_test.accuracy[at[0.5]]),
         "top_a": tops[0], "top_mid": tops[2], "top_b": tops[4],
@@ -548,8 +548,8 @@ pairs["more_negative"] = pairs["bottom_mid"] < pairs[["bottom_a", "bottom_b"]].m
 pairs["sharper"] = pairs["top_mid"] > pairs[["top_a", "top_b"]].max(axis=1)
 
 on_train, on_test, spectra = examples[0]
-sigma = landscape.default_sigma(spectra)
-grid = landscape.density_grid(spectra, sigma)
+sigma = plotting.default_sigma(spectra)
+grid = curvature.density_grid(spectra, sigma, num_points=400)
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8))
 for surface, style, label in ((on_train, "-", "train subset"), (on_test, "--", "test")):
     left.plot(alphas, surface.loss, style, color=plotting.color("Adam"), label=f"loss, {label}")
@@ -563,7 +563,7 @@ left.legend(loc="upper left", fontsize=8)
 twin.legend(loc="upper right", fontsize=8)
 colors = plt.cm.viridis(np.linspace(0, 0.9, len(spectra)))
 for alpha, density, color in zip(spectrum_alphas, spectra, colors, strict=True):
-    landscape.plot_density(right, density, grid, sigma, color=color,
+    plotting.plot_density(right, density, grid, sigma, color=color,
                            label=f"$\\alpha$ = {alpha}")
 right.axvline(0.0, color="0.5", linewidth=0.6)
 right.set(xlabel="eigenvalue", ylabel="density", title="Hessian spectral density (SLQ)")
@@ -678,7 +678,7 @@ sgd_surface, sgd_projection = panels["SGD"]
 frame_spectra = landscape.spectra_at(sgd_model, loss_fn, x_hess, y_hess,
                                      sgd_recorder.points[shown], num_probes=slq_probes,
                                      num_steps=slq_steps, seed=exp.seed)
-movie = landscape.training_animation(
+movie = plotting.training_animation(
     sgd_surface, sgd_projection.coords[shown], frame_spectra,
     titles=[f"SGD, step {sgd_recorder.steps[i]}" for i in shown],
     axis_labels=("PC 1", "PC 2"), color=plotting.color("SGD"), figsize=(8.0, 3.0), dpi=72)

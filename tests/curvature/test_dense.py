@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepoptim import curvature as cv
-from deepoptim.curvature.operators import forward_mode
+from deepoptim.curvature.evaluation import forward_mode
 
 from .problems import make_batchnorm_problem
 

@@ -67,11 +67,37 @@ def test_first_moments_are_hutchinsons_samples(operator):
 def test_density_is_nonnegative_and_integrates_to_one(operator):
     result = cv.slq(operator, num_probes=4, num_steps=30)
     for sigma in (0.01, 0.3):
-        grid = result.grid(sigma, num_points=20000)
+        grid = cv.density_grid(result, sigma, num_points=20000)
         density = result.density(grid, sigma)
         assert (density >= 0).all()
         assert float(torch.trapezoid(density, grid)) == pytest.approx(1.0, abs=1e-6)
     assert grid[0] == pytest.approx(float(result.nodes.min()) - 5 * 0.3)
+
+
+def test_one_grid_covers_several_densities_or_eigenvalues():
+    """The grid spans every node (or eigenvalue) with ``margin`` sigmas beyond the extremes."""
+    spectra = [cv.slq(cv.MatrixOperator(torch.diag(torch.tensor(values, dtype=torch.float64))),
+                      num_probes=2, num_steps=3)
+               for values in ([-1.0, 0.0, 2.0], [0.5, 1.0, 4.0])]
+    grid = cv.density_grid(spectra, 0.1, num_points=11, margin=2.0)
+    torch.testing.assert_close(grid, torch.linspace(-1.2, 4.2, 11, dtype=torch.float64))
+    eigenvalues = torch.tensor([3.0, -2.0, 0.5])
+    torch.testing.assert_close(cv.density_grid(eigenvalues, 1.0, num_points=5, margin=0.0),
+                               torch.linspace(-2.0, 3.0, 5, dtype=torch.float64))
+    assert grid.dtype == torch.float64
+
+
+@pytest.mark.parametrize("spectra, sigma, num_points, margin, match", [
+    ([], 0.1, 10, 5.0, "Invalid spectra value"),
+    (torch.tensor([]), 0.1, 10, 5.0, "Invalid spectra value"),
+    (torch.tensor([1.0, float("nan")]), 0.1, 10, 5.0, "Invalid spectra value"),
+    (torch.tensor([1.0]), 0.0, 10, 5.0, "Invalid sigma value: 0.0"),
+    (torch.tensor([1.0]), 0.1, 1, 5.0, "Invalid num_points value: 1"),
+    (torch.tensor([1.0]), 0.1, 10, -1.0, "Invalid margin value: -1.0"),
+])
+def test_density_grid_rejects_bad_input(spectra, sigma, num_points, margin, match):
+    with pytest.raises(ValueError, match=match):
+        cv.density_grid(spectra, sigma, num_points, margin)
 
 
 def test_a_full_run_recovers_the_spectral_distribution(operator):

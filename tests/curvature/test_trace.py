@@ -43,6 +43,31 @@ def test_hutchinson_is_unbiased_and_its_error_falls_with_probes(distribution):
     assert large.std_error < small.std_error / 5
 
 
+def test_both_estimators_spend_exactly_their_budget_of_products():
+    """The same argument means the same thing: ``num_matvecs`` products of the operator."""
+
+    class Counting(cv.MatrixOperator):
+        products = 0
+
+        def _apply(self, vectors):
+            Counting.products += len(vectors)
+            return super()._apply(vectors)
+
+    op = Counting(cv.planted_matrix(torch.linspace(-1.0, 2.0, 20)))
+    for estimator in (cv.hutchinson, cv.hutchpp):
+        for budget in (9, 10, 11):
+            Counting.products = 0
+            assert estimator(op, num_matvecs=budget).num_matvecs == budget
+            assert Counting.products == budget
+
+
+def test_hutchpp_chunks_give_the_unchunked_estimate():
+    op = planted(torch.linspace(-1.0, 2.0, 30), seed=2)
+    whole = cv.hutchpp(op, 20, seed=3)
+    chunked = cv.hutchpp(op, 20, seed=3, chunk_size=4)
+    torch.testing.assert_close(chunked.samples, whole.samples, rtol=0, atol=1e-12)
+
+
 def test_hutchpp_is_exact_for_low_rank_matrices():
     values = torch.zeros(40, dtype=torch.float64)
     values[:3] = torch.tensor([5.0, -2.0, 1.5])
@@ -73,7 +98,7 @@ def test_hutchpp_unbiased_on_a_flat_spectrum():
 
 def test_bad_arguments_are_rejected():
     op = planted(torch.ones(5))
-    with pytest.raises(ValueError, match="Invalid num_probes value: 0"):
+    with pytest.raises(ValueError, match="Invalid num_matvecs value: 0"):
         cv.hutchinson(op, 0)
     with pytest.raises(ValueError, match="Invalid num_matvecs value: 2"):
         cv.hutchpp(op, 2)
@@ -81,4 +106,8 @@ def test_bad_arguments_are_rejected():
         cv.hutchpp(op, 15)  # a sketch of 5 vectors in 5 dimensions
     with pytest.raises(ValueError, match="Invalid seed value: -1"):
         cv.hutchinson(op, 2, seed=-1)
+    with pytest.raises(ValueError, match="Invalid chunk_size value: 0"):
+        cv.hutchpp(op, 6, chunk_size=0)
+    with pytest.raises(ValueError, match="Invalid distribution value: 'uniform'"):
+        cv.hutchpp(op, 6, distribution="uniform")
     assert math.isnan(cv.hutchinson(op, 1).std_error)

@@ -7,9 +7,12 @@ import torch
 
 from deepoptim import curvature
 from deepoptim.landscape import (
+    LossBarrier,
+    Surface,
     flat_parameters,
     interpolate,
     interpolation_points,
+    loss_barrier,
     parameters_at,
     spectra_along,
     spectrum_at,
@@ -78,3 +81,47 @@ def test_bad_alphas_are_rejected():
         interpolation_points(theta, theta, [])
     with pytest.raises(ValueError, match="Invalid alphas value"):
         interpolation_points(theta, theta, [float("nan")])
+
+
+def _line(alphas, loss):
+    alphas = torch.as_tensor(alphas, dtype=torch.float64)
+    return Surface(x=alphas, y=None, loss=torch.as_tensor(loss, dtype=torch.float64),
+                   accuracy=None, center=torch.zeros(1), directions=torch.ones(1, 1))
+
+
+def test_the_barrier_of_a_known_profile():
+    """L(alpha) = 1 + 0.5 alpha + 4 alpha (1 - alpha): the chord is 1 + 0.5 alpha, the excess
+    4 alpha (1 - alpha), largest (1) at alpha = 0.5; points outside [0, 1] (one far higher)
+    do not count. A loss below the chord has no barrier: the ends' excess, zero."""
+    alphas = torch.arange(-5, 26, dtype=torch.float64) / 20
+    loss = 1 + 0.5 * alphas + 4 * alphas * (1 - alphas)
+    loss[0] = 100.0  # outside the segment
+    barrier = loss_barrier(_line(alphas, loss))
+    assert barrier == LossBarrier(height=1.0, alpha=0.5, loss_a=1.0, loss_b=1.5)
+    convex = loss_barrier(_line([0.0, 0.5, 1.0], [1.0, 0.2, 1.0]))
+    assert convex.height == 0.0 and convex.alpha == 0.0  # ties: the first
+
+
+def test_the_barrier_between_two_points_of_a_network():
+    problem = mlp_problem()
+    theta_a, theta_b = _two_points(problem)
+    alphas = [-0.25, 0.0, 0.25, 0.5, 0.75, 1.0, 1.25]
+    line = interpolate(problem.model, problem.loss_fn, problem.inputs, problem.targets, theta_a,
+                       theta_b, alphas)
+    barrier = loss_barrier(line)
+    ends = _loss_at(problem, theta_a), _loss_at(problem, theta_b)
+    excess = {alpha: _loss_at(problem, (1 - alpha) * theta_a + alpha * theta_b)
+              - ((1 - alpha) * ends[0] + alpha * ends[1]) for alpha in alphas[1:-1]}
+    worst = max(excess, key=excess.get)
+    assert barrier.alpha == worst
+    assert barrier.height == pytest.approx(excess[worst], rel=1e-10, abs=1e-13)
+    assert (barrier.loss_a, barrier.loss_b) == pytest.approx(ends, rel=1e-13)
+
+
+def test_a_barrier_needs_both_ends_on_a_line():
+    with pytest.raises(ValueError, match="expected 0 and 1 among them"):
+        loss_barrier(_line([0.0, 0.5, 0.9], [1.0, 2.0, 1.0]))
+    plane = Surface(x=torch.zeros(2), y=torch.zeros(2), loss=torch.zeros(2, 2), accuracy=None,
+                    center=torch.zeros(1), directions=torch.ones(2, 1))
+    with pytest.raises(ValueError, match="expected a one-dimensional Surface"):
+        loss_barrier(plane)

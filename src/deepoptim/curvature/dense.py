@@ -28,16 +28,8 @@ from torch.func import functional_call
 
 from deepoptim._checks import check_int_at_least
 
-from .lanczos import _check_operator
-from .operators import (
-    LinearOperator,
-    LossFn,
-    _check_dtype,
-    flatten,
-    forward_mode,
-    parameter_snapshot,
-    unflatten,
-)
+from .evaluation import check_dtype, forward_mode, parameter_snapshot
+from .operators import LinearOperator, LossFn, check_operator, flatten, unflatten
 
 __all__ = ["dense_hessian", "planted_matrix", "to_dense"]
 
@@ -52,7 +44,7 @@ def dense_hessian(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _check_dtype(dtype)
+    check_dtype(dtype)
     params, frozen = parameter_snapshot(model, parameters, dtype)
     if dtype is not None and inputs.is_floating_point():
         inputs = inputs.to(dtype)
@@ -70,7 +62,7 @@ def to_dense(op: LinearOperator, chunk_size: int | None = None) -> torch.Tensor:
 
     ``chunk_size`` unit vectors go through one batch of products (``None``: all ``n``).
     """
-    _check_operator(op)
+    check_operator(op)
     if chunk_size is not None:
         check_int_at_least("chunk_size", chunk_size, 1)
     identity = torch.eye(op.dim, dtype=op.dtype, device=op.device)
@@ -82,7 +74,7 @@ def planted_matrix(eigenvalues: torch.Tensor | Sequence[float], *, seed: int = 0
     """A symmetric matrix :math:`Q \\operatorname{diag}(\\lambda) Q^\\top` with exactly this
     spectrum and Haar-distributed eigenvectors (QR of a Gaussian matrix, signs fixed)."""
     check_int_at_least("seed", seed, 0)
-    _check_dtype(dtype)
+    check_dtype(dtype)
     values = torch.as_tensor(eigenvalues, dtype=torch.float64).reshape(-1)
     if len(values) == 0 or not torch.isfinite(values).all():
         raise ValueError("Invalid eigenvalues value: expected a non-empty finite sequence")

@@ -41,10 +41,10 @@ import torch
 from deepoptim._checks import check_in_range, check_int_at_least, check_positive
 
 from ._random import check_probe_arguments, probe_generator, probes
-from .lanczos import _check_operator, _run
-from .operators import LinearOperator
+from .lanczos import _run
+from .operators import LinearOperator, check_operator
 
-__all__ = ["SpectralDensity", "slq"]
+__all__ = ["SpectralDensity", "density_grid", "slq"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,16 +87,6 @@ class SpectralDensity:
         below = self.nodes.unsqueeze(-1) <= values.reshape(-1)
         return (self.weights.unsqueeze(-1) * below).sum(dim=1).mean(dim=0).reshape(values.shape)
 
-    def grid(self, sigma: float, num_points: int = 1000, margin: float = 5.0) -> torch.Tensor:
-        """Evenly spaced points from ``margin`` standard deviations below the smallest node to as
-        far above the largest (a grid on which :meth:`density` integrates to one)."""
-        check_positive("sigma", sigma)
-        check_int_at_least("num_points", num_points, 2)
-        check_in_range("margin", margin, 0.0, math.inf)
-        low = float(self.nodes.min()) - margin * sigma
-        high = float(self.nodes.max()) + margin * sigma
-        return torch.linspace(low, high, num_points, dtype=torch.float64)
-
     def density(self, grid: torch.Tensor, sigma: float) -> torch.Tensor:
         """The smoothed density :math:`\\hat\\phi_\\sigma` at the points of ``grid``.
 
@@ -112,6 +102,36 @@ class SpectralDensity:
         return weighted.reshape(points.shape)
 
 
+def density_grid(spectra: SpectralDensity | Sequence[SpectralDensity] | torch.Tensor,
+                 sigma: float, num_points: int = 1000, margin: float = 5.0) -> torch.Tensor:
+    """Evenly spaced points covering a spectrum, ``margin`` standard deviations beyond its ends.
+
+    The grid runs from :math:`\\min_k \\theta_k - m\\sigma` to :math:`\\max_k \\theta_k + m\\sigma`
+    (float64, ``num_points`` points), where the :math:`\\theta_k` are the nodes of one
+    :class:`SpectralDensity` or of several (one grid to draw them on together), or the entries
+    of a tensor of eigenvalues. With the default margin the Gaussians of the smoothed density
+    :math:`\\hat\\phi_\\sigma` lie on the grid up to :math:`3\\cdot 10^{-7}` of their mass,
+    so with a few points per :math:`\\sigma` it integrates to one over the grid. With
+    ``margin=0`` the grid spans the values themselves (a grid for a distribution function).
+    """
+    if isinstance(spectra, torch.Tensor):
+        values = [spectra.detach()]
+    elif isinstance(spectra, SpectralDensity):
+        values = [spectra.nodes]
+    else:
+        values = [s.nodes for s in spectra] if all(
+            isinstance(s, SpectralDensity) for s in spectra) else []
+    if not values or any(v.numel() == 0 or not torch.isfinite(v).all() for v in values):
+        raise ValueError("Invalid spectra value: expected a SpectralDensity, a non-empty "
+                         "sequence of them, or a non-empty tensor of finite eigenvalues")
+    check_positive("sigma", sigma)
+    check_int_at_least("num_points", num_points, 2)
+    check_in_range("margin", margin, 0.0, math.inf)
+    low = min(float(v.min()) for v in values) - margin * sigma
+    high = max(float(v.max()) for v in values) + margin * sigma
+    return torch.linspace(low, high, num_points, dtype=torch.float64)
+
+
 def quadrature(tridiagonals: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Gauss quadrature of each ``(m, m)`` tridiagonal: nodes (eigenvalues) and weights
     (squared first components of the eigenvectors), each ``(k, m)`` float64."""
@@ -122,7 +142,7 @@ def quadrature(tridiagonals: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def check_slq_arguments(op: object, num_probes: int, num_steps: int, seed: int,
                         distribution: str, chunk_size: int | None) -> None:
     """Validate the arguments shared by :func:`slq` and its distributed version."""
-    _check_operator(op)
+    check_operator(op)
     check_int_at_least("num_probes", num_probes, 1)
     check_int_at_least("num_steps", num_steps, 1)
     if num_steps > op.dim:

@@ -49,7 +49,7 @@ import torch
 from deepoptim._checks import check_choice, check_int_at_least, check_positive
 
 from ._random import draw, probe_generator, probes
-from .operators import LinearOperator
+from .operators import LinearOperator, check_operator
 
 __all__ = ["EigenResult", "LanczosResult", "eigsh", "lanczos"]
 
@@ -237,11 +237,6 @@ def _run(op: LinearOperator, start: torch.Tensor, num_steps: int, reorthogonaliz
     return engine
 
 
-def _check_operator(op: object) -> None:
-    if not isinstance(op, LinearOperator):
-        raise TypeError(f"op must be a deepoptim.curvature.LinearOperator, got {type(op).__name__}")
-
-
 def _check_start(op: LinearOperator, start: object) -> torch.Tensor:
     """A start vector ``(n,)`` or batch ``(k, n)`` as a ``(k, n)`` tensor of the operator's type."""
     if not isinstance(start, torch.Tensor):
@@ -270,7 +265,7 @@ def lanczos(op: LinearOperator, start: torch.Tensor, num_steps: int, *,
     Returns:
         A :class:`LanczosResult` with ``k`` tridiagonals (``k = 1`` for a single vector).
     """
-    _check_operator(op)
+    check_operator(op)
     start = _check_start(op, start)
     check_int_at_least("num_steps", num_steps, 1)
     if num_steps > op.dim:
@@ -356,7 +351,7 @@ def eigsh(op: LinearOperator, k: int = 1, *, which: str = "LA", block_size: int 
         An :class:`EigenResult`; ``converged`` is False if ``max_steps`` ran out first (the
         current Ritz pairs are returned).
     """
-    _check_operator(op)
+    check_operator(op)
     check_int_at_least("k", k, 1)
     check_choice("which", which, WHICH)
     check_int_at_least("block_size", block_size, 1)

@@ -3,7 +3,7 @@ r"""Symmetric linear operators on flat vectors: the Hessian of a network's loss,
 Every curvature algorithm of :mod:`deepoptim.curvature` takes a :class:`LinearOperator`: a
 symmetric map :math:`A:\mathbb{R}^n\to\mathbb{R}^n` applied to one vector (``op.matvec(v)``,
 ``op @ v``) or to a batch of :math:`k` vectors held as the rows of a ``(k, n)`` tensor
-(``op.matvec_batch(V)``, the layout ``torch.vmap`` batches over). Three kinds are provided:
+(``op.matvec_batch(V)``, the layout ``torch.vmap`` batches over). Four kinds are provided:
 
 * :class:`HessianOperator`: :math:`H = \nabla^2 L(\theta)` of a model's loss over a fixed data
   subset :math:`S`, :math:`L(\theta) = \frac{1}{|S|}\sum_{i\in S}\ell(f_\theta(x_i), y_i)`. The
@@ -16,22 +16,26 @@ symmetric map :math:`A:\mathbb{R}^n\to\mathbb{R}^n` applied to one vector (``op.
   graphs between calls).
 * :class:`FunctionHessianOperator`: the Hessian of any scalar function of a flat vector (toy
   problems, a loss written by hand).
+* :class:`GraphHessianOperator`: the Hessian block of a loss through a gradient graph the
+  caller has built (``loss.backward(create_graph=True)`` in an optimizer's step).
 * :class:`MatrixOperator`: an explicit symmetric matrix, so that every algorithm can be tested
   against a known spectrum.
 
 :func:`flatten` and :func:`unflatten` go between flat vectors and parameter-shaped dicts (in
 ``named_parameters()`` order, the order every flat vector of this package uses).
 
-New operators (a Gauss-Newton matrix, a Kronecker-factored approximation) subclass
-:class:`LinearOperator` and implement ``_apply``. The book derives the Hessian-vector product
-in the chapter "Hessian spectra with parallel stochastic Lanczos"
-(``notebooks/10_hessian_spectra``).
+Their products are :func:`deepoptim.curvature.hvp.flat_products`, the code of the
+differentiable :func:`~deepoptim.curvature.hvp`, run without a graph. New operators (a
+Gauss-Newton matrix, a Kronecker-factored approximation) subclass :class:`LinearOperator` and
+implement ``_apply``; :func:`check_operator` is the argument check of every algorithm that takes
+one. The book derives the Hessian-vector product in the chapter "Hessian spectra with parallel
+stochastic Lanczos" (``notebooks/10_hessian_spectra``).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -39,11 +43,16 @@ from torch.func import functional_call
 
 from deepoptim._checks import check_int_at_least
 
+from .evaluation import active_dropout, check_dtype, forward_mode, parameter_snapshot
+from .hvp import flat_products
+
 __all__ = [
     "FunctionHessianOperator",
+    "GraphHessianOperator",
     "HessianOperator",
     "LinearOperator",
     "MatrixOperator",
+    "check_operator",
     "flatten",
     "unflatten",
 ]
@@ -140,6 +149,13 @@ class LinearOperator:
         return f"{type(self).__name__}(dim={self.dim}, dtype={self.dtype}, device={self.device})"
 
 
+def check_operator(op: object, name: str = "op") -> None:
+    """Require a :class:`LinearOperator` (the first check of every curvature algorithm)."""
+    if not isinstance(op, LinearOperator):
+        raise TypeError(f"{name} must be a deepoptim.curvature.LinearOperator, "
+                        f"got {type(op).__name__}")
+
+
 class MatrixOperator(LinearOperator):
     """An explicit symmetric ``(n, n)`` matrix as an operator (for tests with known spectra).
 
@@ -172,11 +188,9 @@ class _Linearization:
 
     Reverse over reverse (Pearlmutter): the gradient is computed once with ``create_graph``
     (one forward and one backward pass, kept as a graph); each product is then one backward
-    pass through that graph, :math:`\\nabla_x \\langle \\nabla f(x), v\\rangle`. A batch of
-    vectors goes through it in one vectorised pass (``is_grads_batched``: ``torch.vmap`` inside
-    autograd) or in a loop of passes. Eager autograd rather than ``torch.func``: the same
-    products, with a fraction of the fixed cost per linearisation, which dominates for small
-    networks.
+    pass through that graph (:func:`~deepoptim.curvature.hvp.flat_products`). Eager autograd
+    rather than ``torch.func``: the same products, with a fraction of the fixed cost per
+    linearisation, which dominates for small networks.
     """
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], point: torch.Tensor) -> None:
@@ -188,15 +202,8 @@ class _Linearization:
               ) -> torch.Tensor:
         """The products with the rows of ``vectors`` ``(k, n)``: vectorised, ``chunk_size``
         rows per pass, or one backward pass per row."""
-        if not self.gradient.requires_grad:  # the gradient is constant: the Hessian is zero
-            return torch.zeros_like(vectors)
-        if vectorize and len(vectors) > 1:
-            return torch.cat([
-                torch.autograd.grad(self.gradient, self.point, chunk, retain_graph=True,
-                                    is_grads_batched=True)[0]
-                for chunk in vectors.split(chunk_size or len(vectors))])
-        return torch.stack([torch.autograd.grad(self.gradient, self.point, vector,
-                                                retain_graph=True)[0] for vector in vectors])
+        return flat_products((self.gradient,), (self.point,), vectors, chunk_size=chunk_size,
+                             vectorize=vectorize)
 
 
 def _check_chunk_size(chunk_size: int | None) -> None:
@@ -254,71 +261,52 @@ class FunctionHessianOperator(LinearOperator):
         return linearization.apply(vectors, self.chunk_size, self.vectorize)
 
 
-def _dropout_modules(model: nn.Module) -> list[str]:
-    """Names of the dropout layers of ``model`` that drop something (p > 0)."""
-    return [name for name, m in model.named_modules()
-            if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
+class GraphHessianOperator(LinearOperator):
+    """The Hessian of a loss through a gradient graph the caller has built, on flat vectors.
 
+    For parameters :math:`\\theta_1, \\dots, \\theta_m` and their gradients
+    :math:`g_i = \\nabla_{\\theta_i} L` computed with ``create_graph=True``, the operator is
+    the block of :math:`\\nabla^2 L` over these parameters, :math:`v \\mapsto
+    \\nabla_\\theta\\langle g, v\\rangle`, each product one backward pass through the
+    gradients' graph. It brings every algorithm of this package (diagonals, eigenpairs,
+    densities) to a loss as an optimizer sees it: after ``loss.backward(create_graph=True)``,
+    ``GraphHessianOperator([p.grad for p in block], block)`` is the Hessian block of ``block``,
+    at the parameters' current values.
 
-@contextlib.contextmanager
-def forward_mode(model: nn.Module, train: bool) -> Iterator[None]:
-    """Run ``model`` in eval (or train) mode inside the block, then restore every module's flag.
+    Args:
+        gradients: one gradient per parameter, computed with ``create_graph=True``.
+        params: the tensors the gradients were taken with respect to (all of one dtype and
+            device); flat vectors follow their order.
+        chunk_size, vectorize: as for :class:`HessianOperator`.
 
-    In train mode, batch normalisation uses the statistics of the batch it sees and its running
-    statistics are neither used nor updated (``track_running_stats`` is switched off inside the
-    block). Each submodule's own ``training`` flag is restored, also a mixed one.
+    The graph is kept as long as the operator: changing a parameter in place invalidates it
+    (autograd then raises), and the operator must be rebuilt from a new gradient.
     """
-    flags = {m: m.training for m in model.modules()}
-    batchnorms = (m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
-    patched = [m for m in batchnorms if train and m.track_running_stats]
-    model.train(train)
-    for m in patched:
-        m.track_running_stats = False
-    try:
-        yield
-    finally:
-        for m in patched:
-            m.track_running_stats = True
-        for m, flag in flags.items():
-            m.training = flag
 
+    def __init__(self, gradients: Sequence[torch.Tensor], params: Sequence[torch.Tensor], *,
+                 chunk_size: int | None = None, vectorize: bool | None = None) -> None:
+        gradients, params = list(gradients), list(params)
+        if not params or not all(isinstance(t, torch.Tensor) for t in [*gradients, *params]):
+            raise TypeError("gradients and params must be non-empty sequences of torch.Tensors")
+        if len(gradients) != len(params) or any(
+                g.shape != p.shape for g, p in zip(gradients, params, strict=False)):
+            raise ValueError(f"Invalid gradients value: shapes "
+                             f"{[tuple(g.shape) for g in gradients]} (expected one gradient "
+                             f"per parameter, shaped {[tuple(p.shape) for p in params]})")
+        kinds = {(p.dtype, p.device) for p in params}
+        if len(kinds) > 1 or not params[0].is_floating_point():
+            raise ValueError(f"Invalid params value: {sorted(map(str, kinds))} (expected "
+                             "floating point tensors of one dtype on one device)")
+        _check_chunk_size(chunk_size)
+        super().__init__(sum(p.numel() for p in params), params[0].dtype, params[0].device)
+        self.gradients = gradients
+        self.params = params
+        self.chunk_size = chunk_size
+        self.vectorize = _vectorize_on(self.device, vectorize)
 
-def parameter_snapshot(model: nn.Module, parameters: Sequence[str] | None,
-                       dtype: torch.dtype | None
-                       ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """Copies of the differentiated parameters and of everything else the forward pass reads.
-
-    Returns ``(params, frozen)``: the parameters named in ``parameters`` (default: all that
-    require grad), in ``named_parameters()`` order, and the other parameters and all buffers.
-    Floating point tensors are cast to ``dtype`` (``None``: kept).
-    """
-    named = dict(model.named_parameters())
-    if parameters is None:
-        wanted = [name for name, p in named.items() if p.requires_grad]
-    else:
-        if isinstance(parameters, str) or not all(isinstance(n, str) for n in parameters):
-            raise TypeError("parameters must be a sequence of parameter names")
-        unknown = [n for n in parameters if n not in named]
-        if unknown:
-            raise ValueError(f"Invalid parameters value: {unknown} (not parameters of the "
-                             f"model; it has {list(named)})")
-        wanted = [name for name in named if name in set(parameters)]
-    if not wanted:
-        raise ValueError("Invalid parameters value: no parameter to differentiate")
-
-    def copy(t: torch.Tensor) -> torch.Tensor:
-        cast = dtype if t.is_floating_point() else None
-        return t.detach().to(dtype=cast, copy=True)
-
-    params = {name: copy(named[name]) for name in wanted}
-    frozen = {name: copy(p) for name, p in named.items() if name not in params}
-    frozen.update({name: copy(b) for name, b in model.named_buffers()})
-    return params, frozen
-
-
-def _check_dtype(dtype: torch.dtype | None) -> None:
-    if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
-        raise ValueError(f"Invalid dtype value: {dtype!r} (expected a floating point dtype)")
+    def _apply(self, vectors: torch.Tensor) -> torch.Tensor:
+        return flat_products(self.gradients, self.params, vectors, chunk_size=self.chunk_size,
+                             vectorize=self.vectorize)
 
 
 def _check_batch(index: int, batch: object) -> tuple[torch.Tensor, torch.Tensor]:
@@ -418,11 +406,11 @@ class HessianOperator(LinearOperator):
         if not batches:
             raise ValueError("Invalid batches value: no batch (expected at least one)")
         checked = [_check_batch(i, batch) for i, batch in enumerate(batches)]
-        _check_dtype(dtype)
+        check_dtype(dtype)
         _check_chunk_size(chunk_size)
-        if train and _dropout_modules(model):
+        if train and active_dropout(model):
             raise ValueError(f"Invalid train value: True with active dropout in "
-                             f"{_dropout_modules(model)} (products would be random)")
+                             f"{active_dropout(model)} (products would be random)")
         self._params, self._frozen = parameter_snapshot(model, parameters, dtype)
         point = flatten(self._params)
         super().__init__(point.numel(), point.dtype, point.device)

@@ -31,8 +31,7 @@ import torch.distributed as dist
 from deepoptim._checks import check_positive
 
 from .density import SpectralDensity, check_slq_arguments, slq_chains
-from .lanczos import _check_operator
-from .operators import LinearOperator
+from .operators import LinearOperator, check_operator
 
 __all__ = ["DataParallelOperator", "distributed_slq"]
 
@@ -67,7 +66,7 @@ class DataParallelOperator(LinearOperator):
 
     def __init__(self, local: LinearOperator, weight: float | None = None, *,
                  group: dist.ProcessGroup | None = None) -> None:
-        _check_operator(local)
+        check_operator(local, "local")
         _require_process_group()
         if weight is None:
             if not hasattr(local, "num_samples"):

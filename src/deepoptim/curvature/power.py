@@ -23,8 +23,8 @@ import torch
 from deepoptim._checks import check_int_at_least, check_non_negative
 
 from ._random import probes
-from .lanczos import EigenResult, _check_operator
-from .operators import LinearOperator
+from .lanczos import EigenResult
+from .operators import LinearOperator, check_operator
 
 __all__ = ["power_iteration"]
 
@@ -45,7 +45,7 @@ def power_iteration(op: LinearOperator, k: int = 1, *, max_iter: int = 100, tol:
         An :class:`~deepoptim.curvature.EigenResult` (eigenvalues in the order found); its
         ``history`` holds the first eigenvalue's Rayleigh quotient after each product.
     """
-    _check_operator(op)
+    check_operator(op)
     check_int_at_least("k", k, 1)
     if k > op.dim:
         raise ValueError(f"Invalid k value: {k} (expected at most n = {op.dim})")

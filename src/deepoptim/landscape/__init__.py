@@ -1,4 +1,4 @@
-"""Loss landscapes: directions, surfaces, trajectories, minima and animations.
+r"""Loss landscapes: directions, surfaces, trajectories, sharpness and minima (computation only).
 
 Everything works in the space of a model's trainable parameters, flattened in
 ``named_parameters()`` order (:mod:`~deepoptim.landscape.points`, the layout of
@@ -21,18 +21,19 @@ Everything works in the space of a model's trainable parameters, flattened in
   plane explains) and :func:`path_grid`;
 * spectra (``spectra.py``): :func:`spectrum_at` / :func:`spectra_at`, the Hessian's spectral
   density at any point (SLQ);
+* sharpness (``sharpness.py``): :class:`SharpnessTracker`, a ``callback`` for
+  :func:`deepoptim.train.train` that records :math:`\lambda_{\max}` of the Hessian and the loss
+  every few steps;
 * between two points (``interpolation.py``): :func:`interpolate`, :func:`interpolation_points`,
-  :func:`spectra_along`;
-* drawing (``plots.py``, ``animation.py``): :func:`plot_surface`, :func:`plot_path`,
-  :func:`plot_density`, :func:`density_grid`, :func:`default_sigma`, and
-  :func:`training_animation` (one frame per checkpoint, playable HTML with no external tool).
+  :func:`spectra_along`, and :func:`loss_barrier` (the barrier on the line and where it is,
+  a :class:`LossBarrier`).
 
-This package uses :mod:`deepoptim.curvature` and knows nothing of training loops, experiments or
-the book; the chapter "Loss landscapes and optimizer trajectories"
+Drawing lives in :mod:`deepoptim.plotting` (surfaces, paths, densities, the training
+animation). This package uses :mod:`deepoptim.curvature` and knows nothing of training loops,
+experiments, plotting or the book; the chapter "Loss landscapes and optimizer trajectories"
 (``notebooks/11_landscapes``) derives and demonstrates it.
 """
 
-from .animation import TrainingAnimation, training_animation
 from .directions import (
     BIAS_RULES,
     NORMALIZATIONS,
@@ -44,9 +45,15 @@ from .directions import (
     pca_directions,
     random_directions,
 )
-from .interpolation import interpolate, interpolation_points, spectra_along
-from .plots import default_sigma, density_grid, plot_density, plot_path, plot_surface
+from .interpolation import (
+    LossBarrier,
+    interpolate,
+    interpolation_points,
+    loss_barrier,
+    spectra_along,
+)
 from .points import flat_parameters, parameters_at, parameters_of
+from .sharpness import SharpnessTracker
 from .spectra import spectra_at, spectrum_at
 from .surface import MAX_CHUNK, METHODS, PAIRS_PER_CALL, Surface, evaluate_points, loss_surface
 from .trajectory import CheckpointRecorder, Projection, path_grid, project
@@ -78,18 +85,14 @@ __all__ = [
     "Projection",
     "path_grid",
     "project",
+    # sharpness
+    "SharpnessTracker",
     # spectra and interpolation
+    "LossBarrier",
     "interpolate",
     "interpolation_points",
+    "loss_barrier",
     "spectra_along",
     "spectra_at",
     "spectrum_at",
-    # drawing
-    "TrainingAnimation",
-    "default_sigma",
-    "density_grid",
-    "plot_density",
-    "plot_path",
-    "plot_surface",
-    "training_animation",
 ]

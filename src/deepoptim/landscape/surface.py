@@ -51,7 +51,7 @@ from torch.func import functional_call, vmap
 
 from deepoptim._checks import check_choice, check_int_at_least
 from deepoptim.curvature import unflatten
-from deepoptim.curvature.operators import forward_mode
+from deepoptim.curvature.evaluation import active_dropout, forward_mode
 
 from .points import check_vector, flat_parameters, parameters_of
 
@@ -125,8 +125,7 @@ def _check_directions(directions: object, dim: int) -> torch.Tensor:
 
 
 def _check_no_dropout(model: nn.Module, train: bool) -> None:
-    active = [name for name, m in model.named_modules()
-              if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
+    active = active_dropout(model)
     if train and active:
         raise ValueError(f"Invalid train value: True with active dropout in {active} (every "
                          "point would see different random masks)")

@@ -1,19 +1,17 @@
-"""Drawing helpers for surfaces, projected paths and spectral densities.
+"""Drawing loss landscapes: a plane's surface and a trajectory projected onto it.
 
 Each helper draws onto a given ``matplotlib`` axes and returns what it drew, so chapters and
-:mod:`deepoptim.landscape.animation` compose them; colours are arguments (the book passes
-:func:`deepoptim.plotting.color`).
+:mod:`deepoptim.plotting.animation` compose them; colours are arguments (the book passes
+:func:`deepoptim.plotting.color`). The surfaces and projections come from
+:mod:`deepoptim.landscape`.
 
 * :func:`plot_surface`: filled contours of a plane's loss (``log10`` by default, since losses
   around a minimum span decades), with the centre marked;
-* :func:`plot_path`: a projected trajectory, its start and end marked;
-* :func:`plot_density`: a smoothed spectral density on a logarithmic axis (the bulk near zero is
-  orders of magnitude above the outliers).
+* :func:`plot_path`: a projected trajectory, its start and end marked.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,11 +20,9 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
 from deepoptim._checks import check_int_at_least, check_positive
-from deepoptim.curvature import SpectralDensity
+from deepoptim.landscape import Surface
 
-from .surface import Surface
-
-__all__ = ["default_sigma", "density_grid", "plot_density", "plot_path", "plot_surface"]
+__all__ = ["plot_path", "plot_surface"]
 
 
 def plot_surface(ax: Axes, surface: Surface, *, levels: int | Sequence[float] = 20,
@@ -76,34 +72,3 @@ def plot_path(ax: Axes, coords: torch.Tensor, *, color, label: str | None = None
             linestyle="none")
     ax.plot(points[-1, 0], points[-1, 1], marker="o", color=color, linestyle="none")
     return line
-
-
-def density_grid(spectra: list[SpectralDensity], sigma: float, num_points: int = 400,
-                 margin: float = 5.0) -> torch.Tensor:
-    """One grid covering the nodes of several densities (with ``margin`` sigmas each side)."""
-    if not spectra or not all(isinstance(s, SpectralDensity) for s in spectra):
-        raise ValueError("Invalid spectra value: expected a non-empty list of SpectralDensity")
-    check_positive("sigma", sigma)
-    check_int_at_least("num_points", num_points, 2)
-    low = min(float(s.nodes.min()) for s in spectra) - margin * sigma
-    high = max(float(s.nodes.max()) for s in spectra) + margin * sigma
-    return torch.linspace(low, high, num_points, dtype=torch.float64)
-
-
-def plot_density(ax: Axes, density: SpectralDensity, grid: torch.Tensor, sigma: float, *,
-                 color, label: str | None = None, floor: float = 1e-5) -> Line2D:
-    """The smoothed density on ``grid`` on a logarithmic y axis (values below ``floor`` are
-    drawn at ``floor``)."""
-    check_positive("floor", floor)
-    values = density.density(grid, sigma).clamp_min(floor)
-    (line,) = ax.plot(grid.numpy(), values.numpy(), color=color, label=label)
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=floor)
-    return line
-
-
-def default_sigma(spectra: list[SpectralDensity], fraction: float = 0.01) -> float:
-    """A smoothing width: ``fraction`` of the span of all nodes (at least a tiny positive)."""
-    low = min(float(s.nodes.min()) for s in spectra)
-    high = max(float(s.nodes.max()) for s in spectra)
-    return max(fraction * (high - low), math.ulp(1.0))

@@ -1,4 +1,4 @@
-"""Drawing: surfaces, paths, densities and the training animation as self-contained HTML."""
+"""Drawing landscapes: surfaces, paths, densities and the training animation as HTML."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from deepoptim.curvature import MatrixOperator, slq  # noqa: E402
-from deepoptim.landscape import (  # noqa: E402
-    Surface,
-    density_grid,
+from deepoptim.curvature import MatrixOperator, density_grid, slq  # noqa: E402
+from deepoptim.landscape import Surface  # noqa: E402
+from deepoptim.plotting import (  # noqa: E402
+    default_sigma,
     plot_density,
     plot_path,
     plot_surface,
@@ -54,9 +54,22 @@ def test_the_drawing_helpers_draw():
     assert line.get_label() == "path"
     grid = density_grid(spectra, sigma=0.05)
     assert float(grid[0]) < float(spectra[0].nodes.min())
-    plot_density(right, spectra[0], grid, 0.05, color="C0")
+    drawn = plot_density(right, spectra[0], grid, 0.05, color="C0", floor=1e-3)
     assert right.get_yscale() == "log"
+    expected = spectra[0].density(grid, 0.05).clamp_min(1e-3)
+    assert list(drawn.get_ydata()) == expected.tolist()
     plt.close(figure)
+
+
+def test_default_sigma_is_a_fraction_of_the_span_of_all_nodes():
+    spectra = _spectra(2)
+    low = min(float(s.nodes.min()) for s in spectra)
+    high = max(float(s.nodes.max()) for s in spectra)
+    assert default_sigma(spectra, 0.02) == 0.02 * (high - low)
+    with pytest.raises(ValueError, match="Invalid spectra value"):
+        default_sigma([])
+    with pytest.raises(ValueError, match="Invalid fraction value: 0"):
+        default_sigma(spectra, 0)
 
 
 def test_bad_arguments_are_rejected():

@@ -23,10 +23,11 @@ from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 
 from deepoptim._checks import check_int_at_least, check_positive
-from deepoptim.curvature import SpectralDensity
+from deepoptim.curvature import SpectralDensity, density_grid
+from deepoptim.landscape import Surface
 
-from .plots import default_sigma, density_grid, plot_surface
-from .surface import Surface
+from .spectra import default_sigma
+from .surfaces import plot_surface
 
 __all__ = ["TrainingAnimation", "training_animation"]
 

@@ -1,4 +1,4 @@
-"""The book's figure style and colours."""
+"""Training curves: mean bands, rolling means, the loss-and-accuracy figure."""
 
 import matplotlib
 
@@ -10,17 +10,6 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from deepoptim import plotting  # noqa: E402
-
-
-def test_every_fixed_colour_is_distinct():
-    colours = list(plotting.OPTIMIZER_COLORS.values())
-    assert len(set(colours)) == len(colours)
-
-
-def test_unknown_names_get_a_stable_colour():
-    assert plotting.color("MyOptimizer") == plotting.color("MyOptimizer")
-    assert plotting.palette(["SGD", "X"]) == {"SGD": plotting.color("SGD"),
-                                              "X": plotting.color("X")}
 
 
 def test_mean_band_draws_mean_and_spread_per_optimizer():
