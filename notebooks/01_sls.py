@@ -39,7 +39,7 @@ import torch
 from matplotlib.ticker import NullFormatter
 from myst_nb import glue
 
-from deepoptim import data, experiment, plotting, testbed, train
+from deepoptim import data, experiment, plotting, registry, studies, train
 from deepoptim.optim import LINE_SEARCH, SLS
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
@@ -307,7 +307,7 @@ sweep_grid = exp.profile.pick(
     smoke={"SGD": [0.3], "Adam": [1e-2]},
     quick={"SGD": [0.1, 0.3, 1.0], "Adam": [3e-3, 1e-2, 3e-2]},
     full={"SGD": [0.03, 0.1, 0.3, 1.0], "Adam": [1e-3, 3e-3, 1e-2, 3e-2]})
-best_lr, sweep = testbed.tune_lr("mlp", mnist, sweep_grid, [exp.seed], steps=mlp_steps,
+best_lr, sweep = studies.tune_lr("mlp", mnist, sweep_grid, [exp.seed], steps=mlp_steps,
                                  schedule="warmup_cosine")
 for name, lr in best_lr.items():
     glue(f"best_lr_{name}", lr, display=False)
@@ -348,14 +348,14 @@ def comparison_configs(dataset, batch_size):
     }
 
 
-runs = {model: testbed.run_grid(model, dataset, comparison_configs(dataset, batch_size),
+runs = {model: studies.run_grid(model, dataset, comparison_configs(dataset, batch_size),
                                 run_seeds, steps=steps, batch_size=batch_size,
                                 eval_every=max(1, steps // n_evals))
         for model, (dataset, steps, batch_size, run_seeds) in problems.items()}
-all_runs = testbed.concat_runs(runs.values())
+all_runs = studies.concat_runs(runs.values())
 step_frames = all_runs.steps
 # forward passes per step; PyTorch's SGD and Adam record none: one per step
-records = testbed.with_step_means(all_runs, {"loss_evals": 1.0})
+records = studies.with_step_means(all_runs, {"loss_evals": 1.0})
 summary = experiment.summarize(records, by=["model", "config"],
                                metrics=["train_loss", "test_acc", "loss_evals"])
 glue("cnn_steps", cnn_steps, display=False)
@@ -451,7 +451,7 @@ glue("claims_summary", "SLS is better in both final training loss and test accur
      "baseline everywhere.", display=False)
 sls_all = step_frames[step_frames["config"] == "SLS"]
 glue("sls_first_trial", float((sls_all["trials"] == 1).mean()), display=False)
-sgd_peak = best_lr["SGD"] / (1 - testbed.OPTIMIZERS["SGD"].defaults["momentum"])
+sgd_peak = best_lr["SGD"] / (1 - registry.OPTIMIZERS["SGD"].defaults["momentum"])
 glue("sgd_peak", float(sgd_peak), display=False)
 glue("sls_below_sgd", float((sls_all["step_size"] < sgd_peak).mean()), display=False)
 
@@ -500,7 +500,7 @@ variant_configs = {
     "Goldstein (keep)": {"optimizer_kwargs": sls_kwargs(mnist, 100, condition="goldstein",
                                                         reset="keep")},
 }
-variants = testbed.run_grid("mlp", mnist, {name: {"optimizer": "SLS", **config}
+variants = studies.run_grid("mlp", mnist, {name: {"optimizer": "SLS", **config}
                                            for name, config in variant_configs.items()},
                             [base_seed], steps=mlp_steps, batch_size=100)
 default_steps = runs["mlp"].steps.query("config == 'SLS' and seed == @base_seed")

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from matplotlib.ticker import NullFormatter
 from myst_nb import glue
 
-from deepoptim import data, experiment, models, plotting, testbed, train
+from deepoptim import data, experiment, models, plotting, studies, train
 from deepoptim.optim import AdamSLS, KenSLS, Line
 from deepoptim.optim.linesearch import finite_difference_step
 
@@ -306,7 +306,7 @@ sweep_grid = exp.profile.pick(
     smoke={"SGD": [0.3], "Adam": [1e-2]},
     quick={"SGD": [0.1, 0.3, 1.0], "Adam": [3e-3, 1e-2, 3e-2]},
     full={"SGD": [0.03, 0.1, 0.3, 1.0], "Adam": [1e-3, 3e-3, 1e-2, 3e-2]})
-best_lr, sweep = testbed.tune_lr("mlp", mnist, sweep_grid, [exp.seed], steps=mlp_steps,
+best_lr, sweep = studies.tune_lr("mlp", mnist, sweep_grid, [exp.seed], steps=mlp_steps,
                                  schedule="warmup_cosine")
 for name, lr in best_lr.items():
     glue(f"best_lr_{name}", lr, display=False)
@@ -338,14 +338,14 @@ problems = {  # model: (data, steps, batch size, configurations)
     "cnn1d": (mnist, cnn_steps, 100, {"Adam": baselines["Adam"], **searches}),
     "digits_cnn": (digits, digit_steps, 64, {"Adam": baselines["Adam"], **searches}),
 }
-runs = {model: testbed.run_grid(model, dataset, configs, seeds, steps=steps,
+runs = {model: studies.run_grid(model, dataset, configs, seeds, steps=steps,
                                 batch_size=batch_size, eval_every=max(1, steps // n_evals))
         for model, (dataset, steps, batch_size, configs) in problems.items()}
-all_runs = testbed.concat_runs(runs.values())
+all_runs = studies.concat_runs(runs.values())
 step_frames = all_runs.steps
 # per run: forward passes per step (PyTorch's Adam and SGD record none: one per step) and
 # the fraction of failed searches (none recorded for them)
-records = testbed.with_step_means(all_runs, {"loss_evals": 1.0, "failed": None})
+records = studies.with_step_means(all_runs, {"loss_evals": 1.0, "failed": None})
 summary = experiment.summarize(records, by=["model", "config"],
                                metrics=["train_loss", "test_acc", "loss_evals", "failed"])
 glue("mlp_steps", mlp_steps, display=False)
@@ -511,7 +511,7 @@ for name in ("AdamSLS", "KenSLS"):
     for value in init_values[name]:
         variant_configs[f"{name} eta0={value:g}"] = {
             "optimizer": name, "optimizer_kwargs": {"init_step_size": value}}
-variants = testbed.run_grid("mlp", mnist, variant_configs, [base_seed], steps=mlp_steps,
+variants = studies.run_grid("mlp", mnist, variant_configs, [base_seed], steps=mlp_steps,
                             batch_size=100)
 defaults = {name: {key: parameter.default for key, parameter in
                    inspect.signature(cls).parameters.items()}
