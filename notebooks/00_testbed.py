@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 from myst_nb import glue
 
-from deepoptim import data, experiment, models, plotting, testbed
+from deepoptim import data, experiment, models, plotting, registry, studies
 from deepoptim.train import minimize
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
@@ -111,13 +111,13 @@ sizes.set_index("model").T
 # The paper trains every model with Adam at step size $10^{-2}$, batch 100, for 6000 steps.
 # SGD with momentum $\beta = 0.9$ needs its own step size; a short sweep on the MLP shows
 # how sensitive each optimizer is, and the baselines use SGD at $\eta = 0.05$
-# (`deepoptim.testbed.OPTIMIZERS`), in the flat region for both the MLP and the CNN.
+# (`deepoptim.registry.OPTIMIZERS`), in the flat region for both the MLP and the CNN.
 
 # %%
 sweep_steps = exp.profile.pick(smoke=10, quick=1000, full=3000)
 sweep_grid = {"SGD": [0.01, 0.03, 0.1, 0.3], "Adam": [1e-3, 3e-3, 1e-2, 3e-2]}
 sweep = pd.DataFrame([
-    testbed.run_classifier("mlp", mnist["regular"], name, steps=sweep_steps, seed=exp.seed,
+    studies.run_classifier("mlp", mnist["regular"], name, steps=sweep_steps, seed=exp.seed,
                            optimizer_kwargs={"lr": lr})[0] | {"lr": lr}
     for name, grid in sweep_grid.items() for lr in grid
 ])
@@ -152,7 +152,7 @@ steps = {name: exp.profile.train_steps for name in model_names}
 steps["gru"] = exp.profile.pick(smoke=10, quick=1000, full=6000)
 seeds = {name: exp.seeds() for name in model_names}
 seeds["gru"] = exp.seeds()[: exp.profile.pick(smoke=1, quick=1, full=5)]
-optimizers = {name: list(testbed.BASELINES) for name in model_names}
+optimizers = {name: list(registry.BASELINES) for name in model_names}
 optimizers["gru"] = exp.profile.pick(smoke=["SGD", "Adam"], quick=["Adam"], full=["SGD", "Adam"])
 
 records, curves = [], []
@@ -160,7 +160,7 @@ for model_name in model_names:
     for variant, dataset in mnist.items():
         for optimizer_name in optimizers[model_name]:
             for run_seed in seeds[model_name]:
-                record, history = testbed.run_classifier(
+                record, history = studies.run_classifier(
                     model_name, dataset, optimizer_name, steps=steps[model_name],
                     seed=run_seed, eval_every=exp.profile.eval_every)
                 labels = {"model": model_name, "variant": variant,
@@ -273,9 +273,9 @@ plt.close(fig)
 digits = data.digits(device=exp.device)
 digit_steps = exp.profile.pick(smoke=10, quick=600, full=3000)
 digit_records = [
-    testbed.run_classifier("digits_cnn", digits, name, steps=digit_steps, seed=run_seed,
+    studies.run_classifier("digits_cnn", digits, name, steps=digit_steps, seed=run_seed,
                            batch_size=64)[0]
-    for name in testbed.BASELINES for run_seed in exp.seeds()
+    for name in registry.BASELINES for run_seed in exp.seeds()
 ]
 digit_summary = experiment.summarize(digit_records, by=["optimizer"], metrics=["test_acc"])
 for row in digit_summary.itertuples():

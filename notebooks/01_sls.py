@@ -39,7 +39,7 @@ import torch
 from matplotlib.ticker import NullFormatter
 from myst_nb import glue
 
-from deepoptim import data, experiment, plotting, testbed, train
+from deepoptim import experiment, plotting, registry, studies, train
 from deepoptim.optim import LINE_SEARCH, SLS
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
@@ -289,95 +289,70 @@ print(f"steps meeting the bound: {bound_share:.4f}; rate with interpolation: {ls
 #
 # The line-search papers compare against Adam (and SGD) with a cosine schedule and a linear
 # warm-up over the first 10 % of the steps {cite}`loshchilov2017sgdr`; SLS runs with its
-# defaults and no schedule. To make the baselines fair we sweep their peak step size on the
-# MNIST-1D MLP (one seed, the same number of steps as the comparison) and keep the one with
-# the lowest final training loss, the quantity the line searches minimise. The CNN and the
-# digits reuse the MLP's choice; SGD has heavy-ball momentum 0.9 as in the testbed.
+# defaults and no schedule. Every chapter of Part I measures its methods on the same three
+# problems of the testbed, with the same budgets, seeds and baselines
+# (`deepoptim.studies.setup_comparison`): the MNIST-1D MLP and CNN (batch 100) and the digits
+# CNN with BatchNorm (batch 64), against SGD with heavy-ball momentum 0.9, as in the testbed,
+# and Adam. To make the baselines fair their peak step size is swept on the MLP (at the
+# comparison's budget) and the one with the lowest final training loss, the quantity the line
+# searches minimise, is kept; the CNN and the digits reuse the MLP's choice.
 
 # %%
-mnist = data.mnist1d(device=exp.device)
-digits = data.digits(device=exp.device)
-mlp_steps = exp.profile.pick(smoke=12, quick=600, full=6000)
-cnn_steps = exp.profile.pick(smoke=8, quick=250, full=6000)
-digit_steps = exp.profile.pick(smoke=8, quick=150, full=3000)
-mlp_seeds = list(range(exp.seed, exp.seed + exp.profile.pick(smoke=1, quick=3, full=5)))
-seeds = exp.seeds()
-n_evals = exp.profile.pick(smoke=2, quick=4, full=24)  # test-set evaluations per run
-sweep_grid = exp.profile.pick(
-    smoke={"SGD": [0.3], "Adam": [1e-2]},
-    quick={"SGD": [0.1, 0.3, 1.0], "Adam": [3e-3, 1e-2, 3e-2]},
-    full={"SGD": [0.03, 0.1, 0.3, 1.0], "Adam": [1e-3, 3e-3, 1e-2, 3e-2]})
-best_lr, sweep = testbed.tune_lr("mlp", mnist, sweep_grid, [exp.seed], steps=mlp_steps,
-                                 schedule="warmup_cosine")
-for name, lr in best_lr.items():
-    glue(f"best_lr_{name}", lr, display=False)
+comparison = studies.setup_comparison(exp)  # Part I's problems and tuned baselines
+PROBLEMS, seeds = comparison.problems, comparison.seeds
+MLP = "MNIST-1D MLP"
+mlp_steps = PROBLEMS[MLP].steps
+for key, value in comparison.glue_values().items():
+    glue(key, value, display=False)
 glue("mlp_steps", mlp_steps, display=False)
-sweep.pivot(index="lr", columns="optimizer", values="train_loss_mean")
+comparison.sweep_table()
 
 # %% [markdown]
-# Final training loss of the sweep (one seed, {glue:text}`mlp_steps` steps). The baselines
-# below use SGD with peak step {glue:text}`best_lr_SGD:g` and Adam with
-# {glue:text}`best_lr_Adam:g`.
+# Final training loss of the sweep ({glue:text}`sweep_seeds` seed(s), {glue:text}`mlp_steps`
+# steps). The baselines below use SGD with peak step {glue:text}`best_lr_SGD:g` and Adam with
+# {glue:text}`best_lr_Adam:g`. {glue:text}`bracket_verdict`.
 #
 # ## SLS against the tuned baselines
 #
-# Three problems of the testbed: the MNIST-1D MLP ({glue:text}`mlp_steps` steps, batch 100,
-# {glue:text}`n_mlp_seeds` seeds), the MNIST-1D CNN ({glue:text}`cnn_steps` steps) and the
-# digits CNN with BatchNorm ({glue:text}`digit_steps` steps, batch 64), the last two over
-# {glue:text}`n_seeds` seeds. SLS uses the published defaults with $n_b$ the number of
+# The MNIST-1D MLP trains for {glue:text}`mlp_steps` steps, the MNIST-1D CNN for
+# {glue:text}`cnn_steps` and the digits CNN for {glue:text}`digit_steps`, each configuration
+# over {glue:text}`n_seeds` seeds. SLS uses the published defaults with $n_b$ the number of
 # batches per epoch.
 
 # %%
-problems = {  # model: (data, steps, batch size, seeds)
-    "mlp": (mnist, mlp_steps, 100, mlp_seeds),
-    "cnn1d": (mnist, cnn_steps, 100, seeds),
-    "digits_cnn": (digits, digit_steps, 64, seeds),
-}
-
-
-def sls_kwargs(dataset, batch_size, **overrides):
+def sls_kwargs(problem, **overrides):
     """SLS's defaults with n_b = batches per epoch (the authors' driver), then overrides."""
-    return {"n_batches_per_epoch": dataset.num_train // batch_size, **overrides}
+    return {"n_batches_per_epoch": PROBLEMS[problem].batches_per_epoch, **overrides}
 
 
-def comparison_configs(dataset, batch_size):
-    return {
-        "SGD": {"optimizer_kwargs": {"lr": best_lr["SGD"]}, "schedule": "warmup_cosine"},
-        "Adam": {"optimizer_kwargs": {"lr": best_lr["Adam"]}, "schedule": "warmup_cosine"},
-        "SLS": {"optimizer_kwargs": sls_kwargs(dataset, batch_size)},
-    }
-
-
-runs = {model: testbed.run_grid(model, dataset, comparison_configs(dataset, batch_size),
-                                run_seeds, steps=steps, batch_size=batch_size,
-                                eval_every=max(1, steps // n_evals))
-        for model, (dataset, steps, batch_size, run_seeds) in problems.items()}
-all_runs = testbed.concat_runs(runs.values())
+runs = {problem: comparison.run(problem, {**comparison.baseline_configs(),
+                                          "SLS": {"optimizer_kwargs": sls_kwargs(problem)}})
+        for problem in PROBLEMS}
+all_runs = studies.concat_runs(runs.values())
 step_frames = all_runs.steps
 # forward passes per step; PyTorch's SGD and Adam record none: one per step
-records = testbed.with_step_means(all_runs, {"loss_evals": 1.0})
-summary = experiment.summarize(records, by=["model", "config"],
+records = studies.with_step_means(all_runs, {"loss_evals": 1.0},
+                                  keys=["problem", "config", "seed"])
+summary = experiment.summarize(records, by=["problem", "config"],
                                metrics=["train_loss", "test_acc", "loss_evals"])
-glue("cnn_steps", cnn_steps, display=False)
-glue("digit_steps", digit_steps, display=False)
-glue("n_mlp_seeds", len(mlp_seeds), display=False)
+glue("cnn_steps", PROBLEMS["MNIST-1D CNN"].steps, display=False)
+glue("digit_steps", PROBLEMS["digits CNN"].steps, display=False)
 glue("n_seeds", len(seeds), display=False)
 experiment.mean_std_table(summary, {"train_loss": ("train_loss", "{:.3f} ± {:.3f}"),
                                     "test_acc": ("test_acc", "{:.1%} ± {:.1%}"),
                                     "loss_evals": ("loss_evals", "{:.2f} ± {:.2f}")},
-                          index=["model", "config"])
+                          index=["problem", "config"])
 
 # %%
 # NBVAL_CHECK_OUTPUT
 for row in summary.itertuples():
-    print(f"{row.model:10s} {row.config:4s} train loss {row.train_loss_mean:.4f} "
+    print(f"{row.problem:13s} {row.config:4s} train loss {row.train_loss_mean:.4f} "
           f"test acc {row.test_acc_mean:.4f} forwards/step {row.loss_evals_mean:.3f}")
 
 
 # %%
-titles = {"mlp": "MNIST-1D MLP", "cnn1d": "MNIST-1D CNN", "digits_cnn": "digits CNN"}
-fig = plotting.training_curves({titles[model]: (result.steps, result.evals)
-                                for model, result in runs.items()})
+fig = plotting.training_curves({problem: (result.steps, result.evals)
+                                for problem, result in runs.items()})
 glue("fig_curves", fig, display=False)
 plt.close(fig)
 
@@ -391,18 +366,19 @@ plt.close(fig)
 # ```
 
 # %%
+momentum = registry.OPTIMIZERS["SGD"].defaults["momentum"]
 fig, axes = plt.subplots(2, 3, figsize=(13, 6.0), sharex="col")
-for column, (model, result) in enumerate(runs.items()):
+for column, (problem, result) in enumerate(runs.items()):
     sls_steps = result.steps[result.steps["config"] == "SLS"]
     plotting.mean_band(axes[0, column], plotting.rolling_mean(sls_steps, "step_size"),
                        x="step", y="step_size", hue="config", logy=True)
     sgd = result.steps[(result.steps["config"] == "SGD") & (result.steps["seed"] == seeds[0])]
-    axes[0, column].plot(sgd["step"], sgd["lr"] / (1 - 0.9), "--", color=plotting.color("SGD"),
-                         label=r"SGD $\eta_t/(1-\mu)$")
+    axes[0, column].plot(sgd["step"], sgd["lr"] / (1 - momentum), "--",
+                         color=plotting.color("SGD"), label=r"SGD $\eta_t/(1-\mu)$")
     plotting.mean_band(axes[1, column], plotting.rolling_mean(sls_steps, "loss_evals"),
                        x="step", y="loss_evals", hue="config")
     low = float(sls_steps["step_size"][sls_steps["step_size"] > 0].quantile(0.01)) / 5
-    axes[0, column].set(title=titles[model], ylabel="accepted step size", ylim=(low, None))
+    axes[0, column].set(title=problem, ylabel="accepted step size", ylim=(low, None))
     axes[1, column].set(ylabel="forward passes per step")
     axes[1, column].axhline(2, color="0.5", linewidth=0.8, linestyle=":")
 axes[0, 0].legend(fontsize=8)
@@ -421,26 +397,24 @@ plt.close(fig)
 # ```
 
 # %%
-def mean_of(model, config, metric):
-    row = summary[(summary["model"] == model) & (summary["config"] == config)]
-    return float(row[f"{metric}_mean"].iloc[0])
-
-
+compared = ("SLS", *registry.BASELINES)
 wins, acc_wins = [], []
-for model in problems:
-    sls_loss = mean_of(model, "SLS", "train_loss")
-    best_baseline = min(("SGD", "Adam"), key=lambda name, m=model: mean_of(m, name, "train_loss"))
-    wins.append(sls_loss < mean_of(model, best_baseline, "train_loss"))
-    acc_wins.append(mean_of(model, "SLS", "test_acc")
-                    >= max(mean_of(model, name, "test_acc") for name in ("SGD", "Adam")))
-    glue(f"sls_loss_{model}", sls_loss, display=False)
-    glue(f"sls_acc_{model}", mean_of(model, "SLS", "test_acc"), display=False)
-    glue(f"base_name_{model}", best_baseline, display=False)
-    glue(f"base_loss_{model}", mean_of(model, best_baseline, "train_loss"), display=False)
-    glue(f"base_acc_{model}", mean_of(model, best_baseline, "test_acc"), display=False)
-    glue(f"sls_evals_{model}", mean_of(model, "SLS", "loss_evals"), display=False)
-    sls_steps = runs[model].steps.query("config == 'SLS'")
-    glue(f"sls_eta_{model}", float(sls_steps["step_size"].median()), display=False)
+for problem in PROBLEMS:
+    key = PROBLEMS[problem].model  # mlp, cnn1d, digits_cnn
+    loss = {c: studies.mean_of(summary, "train_loss", problem=problem, config=c) for c in compared}
+    acc = {c: studies.mean_of(summary, "test_acc", problem=problem, config=c) for c in compared}
+    best_baseline = min(registry.BASELINES, key=loss.get)
+    wins.append(loss["SLS"] < loss[best_baseline])
+    acc_wins.append(acc["SLS"] >= max(acc[name] for name in registry.BASELINES))
+    glue(f"sls_loss_{key}", loss["SLS"], display=False)
+    glue(f"sls_acc_{key}", acc["SLS"], display=False)
+    glue(f"base_name_{key}", best_baseline, display=False)
+    glue(f"base_loss_{key}", loss[best_baseline], display=False)
+    glue(f"base_acc_{key}", acc[best_baseline], display=False)
+    glue(f"sls_evals_{key}", studies.mean_of(summary, "loss_evals", problem=problem,
+                                             config="SLS"), display=False)
+    sls_steps = runs[problem].steps.query("config == 'SLS'")
+    glue(f"sls_eta_{key}", float(sls_steps["step_size"].median()), display=False)
 glue("sls_wins", f"{sum(wins)} of {len(wins)}", display=False)
 glue("sls_acc_wins", f"{sum(acc_wins)} of {len(acc_wins)}", display=False)
 glue("claims_summary", "SLS is better in both final training loss and test accuracy on "
@@ -451,7 +425,7 @@ glue("claims_summary", "SLS is better in both final training loss and test accur
      "baseline everywhere.", display=False)
 sls_all = step_frames[step_frames["config"] == "SLS"]
 glue("sls_first_trial", float((sls_all["trials"] == 1).mean()), display=False)
-sgd_peak = best_lr["SGD"] / (1 - testbed.OPTIMIZERS["SGD"].defaults["momentum"])
+sgd_peak = comparison.best_lr["SGD"] / (1 - momentum)
 glue("sgd_peak", float(sgd_peak), display=False)
 glue("sls_below_sgd", float((sls_all["step_size"] < sgd_peak).mean()), display=False)
 
@@ -485,29 +459,27 @@ glue("sls_below_sgd", float((sls_all["step_size"] < sgd_peak).mean()), display=F
 # the MLP (one seed; the default run is the comparison's seed-{glue:text}`base_seed` run).
 
 # %%
-base_seed = mlp_seeds[0]
+base_seed = seeds[0]
 c_values = exp.profile.pick(smoke=[0.5], quick=[0.01, 0.5], full=[0.01, 0.05, 0.2, 0.5, 0.8])
 init_values = exp.profile.pick(smoke=[10.0], quick=[0.01, 10.0],
                                full=[1e-3, 0.01, 0.1, 10.0, 100.0])
 variant_configs = {
-    **{f"c={c:g}": {"optimizer_kwargs": sls_kwargs(mnist, 100, c=c)} for c in c_values},
-    **{f"eta0={e:g}": {"optimizer_kwargs": sls_kwargs(mnist, 100, init_step_size=e)}
+    **{f"c={c:g}": {"optimizer_kwargs": sls_kwargs(MLP, c=c)} for c in c_values},
+    **{f"eta0={e:g}": {"optimizer_kwargs": sls_kwargs(MLP, init_step_size=e)}
        for e in init_values},
-    "reset keep": {"optimizer_kwargs": sls_kwargs(mnist, 100, reset="keep")},
-    "reset initial": {"optimizer_kwargs": sls_kwargs(mnist, 100, reset="initial")},
-    "independent batch": {"optimizer_kwargs": sls_kwargs(mnist, 100),
-                          "search_batch": "independent"},
-    "Goldstein (keep)": {"optimizer_kwargs": sls_kwargs(mnist, 100, condition="goldstein",
+    "reset keep": {"optimizer_kwargs": sls_kwargs(MLP, reset="keep")},
+    "reset initial": {"optimizer_kwargs": sls_kwargs(MLP, reset="initial")},
+    "independent batch": {"optimizer_kwargs": sls_kwargs(MLP), "search_batch": "independent"},
+    "Goldstein (keep)": {"optimizer_kwargs": sls_kwargs(MLP, condition="goldstein",
                                                         reset="keep")},
 }
-variants = testbed.run_grid("mlp", mnist, {name: {"optimizer": "SLS", **config}
-                                           for name, config in variant_configs.items()},
-                            [base_seed], steps=mlp_steps, batch_size=100)
-default_steps = runs["mlp"].steps.query("config == 'SLS' and seed == @base_seed")
+variants = comparison.run(MLP, {name: {"optimizer": "SLS", **config}
+                                for name, config in variant_configs.items()}, [base_seed])
+default_steps = runs[MLP].steps.query("config == 'SLS' and seed == @base_seed")
 variant_steps = pd.concat([default_steps.assign(config="default"), variants.steps],
                           ignore_index=True)
 variant_records = pd.concat([
-    runs["mlp"].records.query("config == 'SLS' and seed == @base_seed").assign(config="default"),
+    runs[MLP].records.query("config == 'SLS' and seed == @base_seed").assign(config="default"),
     variants.records], ignore_index=True)
 per_step = variant_steps.groupby("config", sort=False).agg(
     loss_evals=("loss_evals", "mean"), failed=("failed", "mean"),
@@ -529,9 +501,9 @@ def sensitivity_frame(prefix, default):
     return frame
 
 
-baseline_loss = {name: float(records.query("model == 'mlp' and config == @name "
+baseline_loss = {name: float(records.query("problem == @MLP and config == @name "
                                            "and seed == @base_seed")["train_loss"].iloc[0])
-                 for name in ("SGD", "Adam")}
+                 for name in registry.BASELINES}
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 for ax, (prefix, default, label) in zip(axes[:2], (
         ("c=", defaults["c"], "$c$"), ("eta0=", defaults["init_step_size"], r"$\eta_{-1}$")),
@@ -632,7 +604,7 @@ best_variant = variant_table["train_loss"].idxmin()
 glue("best_variant", "the default" if best_variant == "default" else best_variant,
      display=False)
 glue("best_variant_loss", float(variant_table["train_loss"].min()), display=False)
-glue("sls_std_mlp", float(summary.query("model == 'mlp' and config == 'SLS'")[
+glue("sls_std_mlp", float(summary.query("problem == @MLP and config == 'SLS'")[
     "train_loss_std"].iloc[0]), display=False)
 independent = variant_steps[variant_steps["config"] == "independent batch"]
 collapse = independent.loc[independent["trials"].idxmax()]
@@ -691,7 +663,7 @@ for name, row in variant_table.iterrows():
 # ## The papers' claims beside our numbers
 
 # %%
-sls_mlp = records.query("model == 'mlp' and config == 'SLS'")
+sls_mlp = records.query("problem == @MLP and config == 'SLS'")
 claims = pd.DataFrame([
     {"claim": "backtracking accepts eta >= min(eta_0, 2 beta (1-c)/L)",
      "source": "Vaswani et al. 2019, lemma (research notes §1.1, recalled)",
@@ -741,14 +713,15 @@ claims.set_index("claim")
 #
 # ## Limitations
 #
-# * **Scale.** The `quick` profile trains the MLP for {glue:text}`mlp_steps` steps over
-#   {glue:text}`n_mlp_seeds` seeds and the CNNs for a few hundred steps over
-#   {glue:text}`n_seeds` seeds; the papers train for many epochs (Vaswani et al. 200 epochs
-#   on CIFAR). With so few seeds the standard deviations are rough; the `full` profile runs
-#   6000 steps and five seeds.
+# * **Scale.** This run (the {glue:text}`profile` profile) trains the MLP for
+#   {glue:text}`mlp_steps` steps, the MNIST-1D CNN for {glue:text}`cnn_steps` and the digits
+#   CNN for {glue:text}`digit_steps`, over {glue:text}`n_seeds` seed(s); the papers train for
+#   many epochs (Vaswani et al. 200 epochs on CIFAR). With so few seeds the standard
+#   deviations are rough; the `full` profile runs {glue:text}`full_steps_mnist` steps
+#   ({glue:text}`full_steps_digits` on the digits) over {glue:text}`full_seeds` seeds.
 # * **Tuning.** The baselines are tuned on the MLP only, on the final training loss, with
-#   one seed, and the CNNs reuse the MLP's step sizes; a per-problem sweep would favour the
-#   baselines further. SLS is not tuned at all, which is its point.
+#   {glue:text}`sweep_seeds` seed(s), and the CNNs reuse the MLP's step sizes; a per-problem
+#   sweep would favour the baselines further. SLS is not tuned at all, which is its point.
 # * **Sensitivity and variants** are single-seed runs on the MLP.
 # * **Interpolation** is a property of the toy least-squares problem; whether MNIST-1D
 #   networks interpolate at these budgets (they do not reach zero training loss) is exactly

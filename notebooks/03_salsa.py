@@ -39,7 +39,7 @@ import pandas as pd
 import torch
 from myst_nb import glue
 
-from deepoptim import experiment, plotting, testbed, train
+from deepoptim import experiment, plotting, studies, train
 from deepoptim.optim import SaLSa
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
@@ -231,16 +231,16 @@ glue("first_step_theirs", float(np.sqrt(1 + beta2)), display=False)
 # optimizer, the step size with the lowest final training loss, and the same step size serves
 # the other two problems. The SaLSa paper's own Adam baseline was not tuned per task (step
 # size $10^{-3}$ for images); we add that setting on the MLP as "Adam, paper lr 1e-3". The
-# problems, budgets and sweep are `deepoptim.testbed.setup_comparison`, shared with the
-# PLASLS chapter.
+# problems, budgets and sweep are `deepoptim.studies.setup_comparison`, shared by every
+# chapter of Part I.
 
 # %%
-comparison = testbed.setup_comparison(exp)  # loads the problems and tunes the baselines
+comparison = studies.setup_comparison(exp)  # loads the problems and tunes the baselines
 PROBLEMS, seeds = comparison.problems, comparison.seeds
 MLP = "MNIST-1D MLP"
 for key, value in comparison.glue_values().items():
     glue(key, value, display=False)
-comparison.sweep.pivot(index="optimizer", columns="lr", values="train_loss_mean").round(3)
+comparison.sweep_table()
 
 # %% [markdown]
 # The sweep ({glue:text}`sweep_seeds` seed(s)) picks SGD with $\eta =$
@@ -259,12 +259,12 @@ mlp_only = {
     NO_SMOOTHING: {"optimizer": "SaLSa", "optimizer_kwargs": {"beta_s": 0.0}},
     NO_CADENCE: {"optimizer": "SaLSa", "optimizer_kwargs": {"cadence": False}},
 }
-runs = testbed.concat_runs(
+runs = studies.concat_runs(
     comparison.run(problem, {**configs, **(mlp_only if problem == MLP else {})})
     for problem in PROBLEMS)
 evals, steps = runs.evals, runs.steps
 # PyTorch's SGD and Adam record no diagnostics: one forward pass per step, no search
-records = testbed.with_step_means(
+records = studies.with_step_means(
     runs, {"loss_evals": 1.0, "searched": 0.0, "failed": 0.0},
     keys=["problem", "config", "seed"]).rename(columns={"loss_evals": "forwards"})
 summary = experiment.summarize(records, by=["problem", "config"],
@@ -298,23 +298,14 @@ for row in summary.itertuples():
           f"test acc {row.test_acc_mean:.4f} forwards/step {row.forwards_mean:.3f}")
 
 # %%
-mean_of = summary.set_index(["problem", "config"])
+means = summary.set_index(["problem", "config"])
 steps_of = {name: problem.steps for name, problem in PROBLEMS.items()}
-
-
-def loss_ratio(config, reference, problems=tuple(PROBLEMS)):
-    """Geometric mean over problems of the ratio of mean final training losses."""
-    ratios = [mean_of.loc[(p, config), "train_loss_mean"]
-              / mean_of.loc[(p, reference), "train_loss_mean"] for p in problems]
-    return float(np.exp(np.mean(np.log(ratios))))
-
-
-ratio_tuned = loss_ratio("SaLSa", "Adam")
-ratio_paper = loss_ratio("SaLSa", PAPER_ADAM, problems=(MLP,))
-ratio_adamsls = loss_ratio("SaLSa", "AdamSLS")
-acc_gain = float(np.mean([mean_of.loc[(p, "SaLSa"), "test_acc_mean"]
-                          - mean_of.loc[(p, "Adam"), "test_acc_mean"] for p in PROBLEMS]))
-best_per_problem = {p: str(mean_of.loc[p].loc[MAIN, "train_loss_mean"].idxmin())
+ratio_tuned = studies.loss_ratio(summary, "SaLSa", "Adam")
+ratio_paper = studies.loss_ratio(summary, "SaLSa", PAPER_ADAM, problems=[MLP])
+ratio_adamsls = studies.loss_ratio(summary, "SaLSa", "AdamSLS")
+acc_gain = float(np.mean([means.loc[(p, "SaLSa"), "test_acc_mean"]
+                          - means.loc[(p, "Adam"), "test_acc_mean"] for p in PROBLEMS]))
+best_per_problem = {p: str(means.loc[p].loc[MAIN, "train_loss_mean"].idxmin())
                     for p in PROBLEMS}
 glue("ratio_tuned", ratio_tuned, display=False)
 glue("ratio_paper", ratio_paper, display=False)
@@ -446,18 +437,17 @@ plt.close(fig)
 late = salsa_steps[salsa_steps["progress"] > 0.5].groupby("problem", sort=False)
 late_searched = late["searched"].mean()
 late_forwards = late["loss_evals"].mean()
-forwards = mean_of.xs("SaLSa", level="config")["forwards_mean"]
-searched_fraction = mean_of.xs("SaLSa", level="config")["searched_mean"]
+forwards = means.xs("SaLSa", level="config")["forwards_mean"]
+searched_fraction = means.xs("SaLSa", level="config")["searched_mean"]
 for problem, key in zip(PROBLEMS, ("mlp", "cnn", "digits"), strict=True):
     glue(f"forwards_{key}", float(forwards[problem]), display=False)
     glue(f"searched_{key}", float(searched_fraction[problem]), display=False)
     glue(f"late_searched_{key}", float(late_searched[problem]), display=False)
-    glue(f"forwards_adamsls_{key}", float(mean_of.loc[(problem, "AdamSLS"), "forwards_mean"]),
+    glue(f"forwards_adamsls_{key}", float(means.loc[(problem, "AdamSLS"), "forwards_mean"]),
          display=False)
-glue("forwards_nocadence", float(mean_of.loc[(MLP, NO_CADENCE), "forwards_mean"]),
-     display=False)
-glue("loss_nocadence", float(mean_of.loc[(MLP, NO_CADENCE), "train_loss_mean"]), display=False)
-glue("loss_salsa_mlp", float(mean_of.loc[(MLP, "SaLSa"), "train_loss_mean"]), display=False)
+glue("forwards_nocadence", float(means.loc[(MLP, NO_CADENCE), "forwards_mean"]), display=False)
+glue("loss_nocadence", float(means.loc[(MLP, NO_CADENCE), "train_loss_mean"]), display=False)
+glue("loss_salsa_mlp", float(means.loc[(MLP, "SaLSa"), "train_loss_mean"]), display=False)
 extra_compute = (forwards - 1.0) / 3.0  # a forward pass is about a third of a training step
 late_extra = (late_forwards - 1.0) / 3.0
 glue("extra_compute_min", float(extra_compute.min()), display=False)
@@ -472,12 +462,11 @@ glue("floor_verdict",
      + ("; " if at_floor and above_floor else "")
      + (f"above it on the {' and the '.join(above_floor)}, where the step size is still "
         "drifting" if above_floor else ""), display=False)
-cadence_free = (mean_of.loc[(MLP, "SaLSa"), "train_loss_mean"]
-                <= 1.05 * mean_of.loc[(MLP, NO_CADENCE), "train_loss_mean"])
+cadence_free = (means.loc[(MLP, "SaLSa"), "train_loss_mean"]
+                <= 1.05 * means.loc[(MLP, NO_CADENCE), "train_loss_mean"])
 glue("cadence_verdict", "the skipped searches cost no progress" if cadence_free
      else "the skipped searches cost some progress", display=False)
-time_ratio = {p: float(mean_of.loc[(p, "SaLSa"), "time_mean"] / mean_of.loc[(p, "Adam"),
-                                                                            "time_mean"])
+time_ratio = {p: float(means.loc[(p, "SaLSa"), "time_mean"] / means.loc[(p, "Adam"), "time_mean"])
               for p in PROBLEMS}
 glue("time_ratio_min", min(time_ratio.values()), display=False)
 glue("time_ratio_max", max(time_ratio.values()), display=False)
@@ -654,8 +643,7 @@ sensitivity = pd.concat([
 ]).sort_values(["parameter", "value"], ignore_index=True)
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
-references = {name: mean_of.loc[(MLP, name), "train_loss_mean"] for name in ("Adam",
-                                                                             PAPER_ADAM)}
+references = {name: means.loc[(MLP, name), "train_loss_mean"] for name in ("Adam", PAPER_ADAM)}
 for ax, parameter, label in ((axes[0], "c", "sufficient-decrease constant $c$"),
                              (axes[1], "init_step_size", r"initial step size $\eta_0$")):
     frame = sensitivity[sensitivity["parameter"] == parameter]

@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 from myst_nb import glue
 
-from deepoptim import data, experiment, models, plotting, testbed, train
+from deepoptim import data, experiment, models, plotting, studies, train
 from deepoptim.optim import PLASLS, AdamSLS, split_parameters
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
@@ -178,7 +178,7 @@ pd.DataFrame([{"model": problem, "split": rule, "part": j, "name": part, "parame
 
 # %%
 mnist = data.mnist1d(device=exp.device)
-demo = testbed.run_classifier("mlp", mnist, "PLASLS", steps=exp.profile.pick(
+demo = studies.run_classifier("mlp", mnist, "PLASLS", steps=exp.profile.pick(
     smoke=12, quick=12, full=12), seed=exp.seed)[1].steps_frame()
 glue("warmup_steps", PLASLS.__init__.__kwdefaults__["warmup_steps"], display=False)
 
@@ -199,22 +199,21 @@ print("forward passes at steps 1-12:", [int(n) for n in demo["loss_evals"]])
 #
 # ### Problems, budgets and baselines
 #
-# The problems and baselines are those of the SaLSa chapter
-# (`deepoptim.testbed.setup_comparison`): MNIST-1D
-# {cite}`greydanus2020scaling` with the MLP and the CNN (batch 100) and the digits with the
-# BatchNorm CNN (batch 64); SGD with momentum 0.9 and Adam {cite}`kingma2015adam` with a
-# linear warm-up over 10% of the steps and cosine decay {cite}`loshchilov2017sgdr`, their
-# step sizes tuned on the MLP by final training loss and reused on the CNNs. ADAMSLS and
-# PLASLS (one part per layer) run with the published defaults and no schedule, as in the
-# paper.
+# The problems and baselines are those of every chapter of Part I
+# (`deepoptim.studies.setup_comparison`): MNIST-1D {cite}`greydanus2020scaling` with the MLP
+# and the CNN (batch 100) and the digits with the BatchNorm CNN (batch 64); SGD with momentum
+# 0.9 and Adam {cite}`kingma2015adam` with a linear warm-up over 10% of the steps and cosine
+# decay {cite}`loshchilov2017sgdr`, their step sizes tuned on the MLP by final training loss
+# and reused on the CNNs. ADAMSLS and PLASLS (one part per layer) run with the published
+# defaults and no schedule, as in the paper.
 
 # %%
-comparison = testbed.setup_comparison(exp)  # the SaLSa chapter's problems and baselines
+comparison = studies.setup_comparison(exp)  # Part I's problems and tuned baselines
 PROBLEMS, seeds = comparison.problems, comparison.seeds
 MLP = "MNIST-1D MLP"
 for key, value in comparison.glue_values().items():
     glue(key, value, display=False)
-comparison.sweep.pivot(index="optimizer", columns="lr", values="train_loss_mean").round(3)
+comparison.sweep_table()
 
 # %% [markdown]
 # The sweep ({glue:text}`sweep_seeds` seed(s), final training loss of the MLP) picks SGD with
@@ -229,17 +228,17 @@ configs = {**comparison.baseline_configs(), "AdamSLS": {}, "PLASLS": {}}
 def with_costs(runs):
     """The runs' records with forward passes per step and the fraction of failed searches."""
     # PyTorch's SGD and Adam record no diagnostics: one forward pass per step
-    return testbed.with_step_means(runs, {"loss_evals": 1.0, "failed": 0.0},
+    return studies.with_step_means(runs, {"loss_evals": 1.0, "failed": 0.0},
                                    keys=["problem", "config", "seed"]).rename(
         columns={"loss_evals": "forwards"})
 
 
-runs = testbed.concat_runs(comparison.run(problem, configs) for problem in PROBLEMS)
+runs = studies.concat_runs(comparison.run(problem, configs) for problem in PROBLEMS)
 evals, steps = runs.evals, runs.steps
 records = with_costs(runs)
 summary = experiment.summarize(records, by=["problem", "config"],
                                metrics=["train_loss", "test_acc", "forwards", "failed"])
-mean_of = summary.set_index(["problem", "config"])
+means = summary.set_index(["problem", "config"])
 print(f"{len(records)} training runs, {records['time'].sum():.0f} s of training")
 
 # %% [markdown]
@@ -267,26 +266,12 @@ steps_of = {name: problem.steps for name, problem in PROBLEMS.items()}
 KEYS = dict(zip(PROBLEMS, ("mlp", "cnn", "digits"), strict=True))
 
 
-def loss_ratio(config, reference, problems=tuple(PROBLEMS)):
-    """Geometric mean over problems of the ratio of mean final training losses."""
-    ratios = [mean_of.loc[(p, config), "train_loss_mean"]
-              / mean_of.loc[(p, reference), "train_loss_mean"] for p in problems]
-    return float(np.exp(np.mean(np.log(ratios))))
-
-
-def standardized_difference(problem, config, reference, metric="train_loss"):
-    """Difference of the means over its standard error (Welch); nan with a single seed."""
-    a, b = mean_of.loc[(problem, config)], mean_of.loc[(problem, reference)]
-    error = np.sqrt(a[f"{metric}_std"] ** 2 / a["n"] + b[f"{metric}_std"] ** 2 / b["n"])
-    difference = a[f"{metric}_mean"] - b[f"{metric}_mean"]
-    return float(difference / error) if error > 0 else float("nan")
-
-
-versus_adamsls = {p: mean_of.loc[(p, "PLASLS"), "train_loss_mean"]
-                  / mean_of.loc[(p, "AdamSLS"), "train_loss_mean"] for p in PROBLEMS}
-t_versus_adamsls = {p: standardized_difference(p, "PLASLS", "AdamSLS") for p in PROBLEMS}
-acc_versus_adamsls = {p: mean_of.loc[(p, "PLASLS"), "test_acc_mean"]
-                      - mean_of.loc[(p, "AdamSLS"), "test_acc_mean"] for p in PROBLEMS}
+versus_adamsls = {p: means.loc[(p, "PLASLS"), "train_loss_mean"]
+                  / means.loc[(p, "AdamSLS"), "train_loss_mean"] for p in PROBLEMS}
+t_versus_adamsls = {p: studies.standardized_difference(summary, "PLASLS", "AdamSLS", problem=p)
+                    for p in PROBLEMS}
+acc_versus_adamsls = {p: means.loc[(p, "PLASLS"), "test_acc_mean"]
+                      - means.loc[(p, "AdamSLS"), "test_acc_mean"] for p in PROBLEMS}
 plasls_better = [p for p in PROBLEMS if versus_adamsls[p] < 1]
 clearly = [p for p in PROBLEMS if abs(t_versus_adamsls[p]) > 2]
 clearly_better = [p for p in clearly if t_versus_adamsls[p] < 0]
@@ -296,15 +281,15 @@ for problem, key in KEYS.items():
     glue(f"t_adamsls_{key}", t_versus_adamsls[problem], display=False)
     glue(f"acc_adamsls_{key}", float(acc_versus_adamsls[problem]), display=False)
     for config in MAIN:
-        glue(f"loss_{config}_{key}", float(mean_of.loc[(problem, config), "train_loss_mean"]),
+        glue(f"loss_{config}_{key}", float(means.loc[(problem, config), "train_loss_mean"]),
              display=False)
-ratio_adam = {name: loss_ratio(name, "Adam") for name in ("PLASLS", "AdamSLS")}
-ratio_sgd = {name: loss_ratio(name, "SGD") for name in ("PLASLS", "AdamSLS")}
+ratio_adam = {name: studies.loss_ratio(summary, name, "Adam") for name in ("PLASLS", "AdamSLS")}
+ratio_sgd = {name: studies.loss_ratio(summary, name, "SGD") for name in ("PLASLS", "AdamSLS")}
 glue("ratio_plasls_adam", ratio_adam["PLASLS"], display=False)
 glue("ratio_adamsls_adam", ratio_adam["AdamSLS"], display=False)
 glue("ratio_plasls_sgd", ratio_sgd["PLASLS"], display=False)
 glue("ratio_adamsls_sgd", ratio_sgd["AdamSLS"], display=False)
-glue("ratio_plasls_adamsls", loss_ratio("PLASLS", "AdamSLS"), display=False)
+glue("ratio_plasls_adamsls", studies.loss_ratio(summary, "PLASLS", "AdamSLS"), display=False)
 glue("n_seeds", len(seeds), display=False)
 glue("plasls_vs_adamsls",
      (f"PLASLS ends lower on {len(plasls_better)} of the {len(PROBLEMS)} problems"
@@ -323,7 +308,7 @@ glue("baseline_verdict",
      if max(ratio_adam.values()) < 1 else
      "both line searches end higher on average, against the paper's claim"
      if min(ratio_adam.values()) > 1 else "the two line searches differ", display=False)
-best_per_problem = {p: str(mean_of.loc[p].loc[MAIN, "train_loss_mean"].idxmin())
+best_per_problem = {p: str(means.loc[p].loc[MAIN, "train_loss_mean"].idxmin())
                     for p in PROBLEMS}
 glue("best_on_problems", ", ".join(f"{b} on the {p}" for p, b in best_per_problem.items()),
      display=False)
@@ -481,11 +466,11 @@ cost.round(3)
 # Between them, `split_parameters(model, "layer", num_parts=2)` merges consecutive layers
 # into two parts of balanced size (see the split table above). We
 # train the two-part split with the same seeds on the two MNIST-1D models, seeding everything
-# as `testbed.run_classifier` does.
+# as `deepoptim.studies.run_classifier` does.
 
 # %%
 def run_split(problem, num_parts, run_seed, label):
-    """PLASLS on a coarser layer split; seeded as testbed.run_classifier seeds its runs."""
+    """PLASLS on a coarser layer split; seeded as studies.run_classifier seeds its runs."""
     spec = PROBLEMS[problem]
     experiment.seed_everything(run_seed)
     model = models.build_model(spec.model).to(exp.device)
@@ -495,14 +480,14 @@ def run_split(problem, num_parts, run_seed, label):
                           seed=run_seed)
     labels = {"problem": problem, "config": label, "optimizer": "PLASLS", "seed": run_seed}
     final = {k: v for k, v in history.final().items() if k != "step"}
-    return testbed.Runs(pd.DataFrame([{**labels, **final}]),
+    return studies.Runs(pd.DataFrame([{**labels, **final}]),
                         history.evals_frame().assign(**labels),
                         history.steps_frame().assign(**labels))
 
 
 TWO_PARTS = "PLASLS, 2 parts"
 split_problems = [MLP, "MNIST-1D CNN"]
-two_parts = testbed.concat_runs(run_split(problem, 2, run_seed, TWO_PARTS)
+two_parts = studies.concat_runs(run_split(problem, 2, run_seed, TWO_PARTS)
                                 for problem in split_problems for run_seed in seeds)
 parts_records = pd.concat([records[records["problem"].isin(split_problems)
                                    & records["config"].isin(["AdamSLS", "PLASLS"])],
@@ -571,7 +556,7 @@ c_records = c_records.sort_values(["optimizer", "c"], ignore_index=True)
 fig, ax = plt.subplots(figsize=(6.5, 3.6))
 for name, group in c_records.groupby("optimizer", sort=False):
     ax.plot(group["c"], group["train_loss"], "o-", color=plotting.color(name), label=name)
-ax.axhline(mean_of.loc[(MLP, "Adam"), "train_loss_mean"], color=plotting.color("Adam"),
+ax.axhline(means.loc[(MLP, "Adam"), "train_loss_mean"], color=plotting.color("Adam"),
            linestyle="--", linewidth=1, label="tuned Adam (mean over seeds)")
 ax.set(xscale="log", xlabel="sufficient-decrease constant $c$",
        ylabel="final training loss (MLP)", xticks=c_values, xticklabels=[f"{c:g}" for c in

@@ -1,0 +1,86 @@
+"""The registry covers every optimizer of deepoptim.optim, and each entry builds, has a fixed
+colour, a conformance record and a chapter of the book."""
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from deepoptim import optim, plotting, registry
+from optim.optim_db import OPTIM_DB  # tests/optim: the conformance database
+
+ROOT = Path(__file__).parents[1]
+
+
+def tiny_model() -> nn.Module:
+    return nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3))
+
+
+def public_optimizer_classes() -> list[type[torch.optim.Optimizer]]:
+    """Every name of deepoptim.optim.__all__ that is a torch.optim.Optimizer subclass."""
+    members = [getattr(optim, name) for name in optim.__all__]
+    return [m for m in members if isinstance(m, type) and issubclass(m, torch.optim.Optimizer)]
+
+
+def test_every_public_optimizer_class_has_an_entry_and_a_conformance_record():
+    classes = public_optimizer_classes()
+    assert optim.SLS in classes and optim.ProxSGD in classes  # the scan finds classes
+    registered = {entry.cls for entry in registry.OPTIMIZERS.values()}
+    recorded = {record.cls for record in OPTIM_DB}
+    assert [c.__name__ for c in classes if c not in registered] == [], "no registry entry"
+    assert [c.__name__ for c in classes if c not in recorded] == [], "no conformance record"
+
+
+def test_every_entry_has_a_conformance_record_and_is_keyed_by_its_name():
+    recorded = {record.cls for record in OPTIM_DB}
+    for name, entry in registry.OPTIMIZERS.items():
+        assert entry.name == name
+        assert entry.cls in recorded, name
+
+
+def test_every_entry_has_a_fixed_colour_not_the_fallback():
+    for name, entry in registry.OPTIMIZERS.items():
+        assert name in plotting.OPTIMIZER_COLORS, name
+        assert entry.color == plotting.OPTIMIZER_COLORS[name] == plotting.color(name)
+
+
+def test_every_entry_names_a_chapter_of_the_book():
+    toc = set(re.findall(r"^\s*- file: book/executed/(\S+)\s*$",
+                         (ROOT / "_toc.yml").read_text(), flags=re.MULTILINE))
+    assert "01_sls" in toc  # the pattern reads the table of contents
+    for name, entry in registry.OPTIMIZERS.items():
+        assert (ROOT / "notebooks" / f"{entry.chapter}.py").is_file(), (name, entry.chapter)
+        assert entry.chapter in toc, (name, entry.chapter)
+
+
+@pytest.mark.parametrize("name", list(registry.OPTIMIZERS))
+def test_every_entry_builds_with_its_defaults_and_overrides_win(name):
+    entry = registry.OPTIMIZERS[name]
+    built = registry.make_optimizer(name, tiny_model())
+    assert type(built) is entry.cls
+    assert all(built.defaults[key] == value for key, value in entry.defaults.items())
+    overridden = registry.make_optimizer(name, tiny_model(), lr=0.125)
+    assert overridden.defaults["lr"] == 0.125
+
+
+def test_baselines_are_sgd_with_momentum_and_adam():
+    sgd = registry.make_optimizer("SGD", tiny_model())
+    assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["momentum"] == 0.9
+    adam = registry.make_optimizer("Adam", tiny_model(), lr=0.5)
+    assert isinstance(adam, torch.optim.Adam) and adam.defaults["lr"] == 0.5
+    assert set(registry.BASELINES) <= set(registry.OPTIMIZERS)
+
+
+def test_layerwise_method_gets_one_group_per_layer():
+    plasls = registry.make_optimizer("PLASLS", tiny_model())
+    assert isinstance(plasls, optim.PLASLS)
+    assert len(plasls.param_groups) == 2  # the two Linear layers
+    sls = registry.make_optimizer("SLS", tiny_model())
+    assert len(sls.param_groups) == 1 and len(sls.param_groups[0]["params"]) == 4
+
+
+def test_unknown_optimizer_is_rejected_with_the_choices():
+    with pytest.raises(ValueError, match=r"Invalid optimizer value: 'Nadam'.*'Adam'"):
+        registry.make_optimizer("Nadam", tiny_model())
