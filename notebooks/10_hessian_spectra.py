@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 from myst_nb import glue
 
-from deepoptim import curvature, data, experiment, landscape, models, plotting, testbed, train
+from deepoptim import curvature, data, experiment, landscape, models, plotting, registry, train
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
 exp = experiment.setup(profile, device, seed)
@@ -444,7 +444,7 @@ for optimizer_name, lr in configs:
                                          analyse=analyse)
     experiment.seed_everything(exp.seed)
     model = models.build_model("mlp").to(exp.device)
-    optimizer = testbed.make_optimizer(optimizer_name, model, lr=lr)
+    optimizer = registry.make_optimizer(optimizer_name, model, lr=lr)
     history = train.train(model, optimizer, mnist, steps=run_steps, batch_size=100,
                           seed=exp.seed, progress=False, callback=tracker)
     finals[label, "test_acc"] = history.final()["test_acc"]

@@ -1,6 +1,7 @@
 """The registry covers every optimizer of deepoptim.optim, and each entry builds, has a fixed
 colour, a conformance record and a chapter of the book."""
 
+import inspect
 import re
 from pathlib import Path
 
@@ -61,8 +62,9 @@ def test_every_entry_builds_with_its_defaults_and_overrides_win(name):
     built = registry.make_optimizer(name, tiny_model())
     assert type(built) is entry.cls
     assert all(built.defaults[key] == value for key, value in entry.defaults.items())
-    overridden = registry.make_optimizer(name, tiny_model(), lr=0.125)
-    assert overridden.defaults["lr"] == 0.125
+    key = "lr" if "lr" in inspect.signature(entry.cls).parameters else "init_step_size"
+    overridden = registry.make_optimizer(name, tiny_model(), **{key: 0.125})
+    assert overridden.defaults[key] == 0.125
 
 
 def test_baselines_are_sgd_with_momentum_and_adam():

@@ -72,6 +72,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("SGD", torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}, "00_testbed"),
     OptimizerEntry("Adam", torch.optim.Adam, {"lr": 1e-2}, "00_testbed"),
     OptimizerEntry("SLS", optim.SLS, {}, "01_sls"),
+    OptimizerEntry("LineSearch", optim.LineSearch, {}, "01_sls"),
     OptimizerEntry("AdamSLS", optim.AdamSLS, {}, "02_adamsls_kensls"),
     OptimizerEntry("KenSLS", optim.KenSLS, {}, "02_adamsls_kensls"),
     OptimizerEntry("SaLSa", optim.SaLSa, {}, "03_salsa"),

@@ -32,7 +32,7 @@ def test_mean_band_names_missing_columns():
 
 
 def runs_frames(steps=60):
-    """Steps and evals of two configurations over two seeds, laid out as testbed.Runs."""
+    """Steps and evals of two configurations over two seeds, laid out as studies.Runs."""
     rng = np.random.default_rng(0)
     step_rows = [dict(step=s, loss=float(rng.uniform(0.5, 2.0)), config=c, seed=seed)
                  for c in ("SGD", "SLS") for seed in (0, 1) for s in range(1, steps + 1)]

@@ -55,7 +55,7 @@ def rolling_mean(frame: pd.DataFrame, column: str, window: int | None = None,
     """A copy of ``frame`` whose ``column`` is its rolling mean within each run.
 
     A run is a group of rows sharing the ``by`` labels (a configuration and a seed of
-    :func:`deepoptim.testbed.run_grid`), in the frame's order; the mean at a row is over it
+    :func:`deepoptim.studies.run_grid`), in the frame's order; the mean at a row is over it
     and the ``window - 1`` rows before it in its run (fewer at the run's start). The default
     ``window`` is a thirtieth of the longest run, ``max(1, last step // 30)`` of the column
     ``step``.
@@ -88,7 +88,7 @@ def training_curves(panels: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]], *,
     """Loss (top, log scale) and test accuracy (bottom) over training, a column per problem.
 
     ``panels`` maps a column's title to the ``(steps, evals)`` frames of its runs
-    (:class:`deepoptim.testbed.Runs`), one curve per ``config``: the mean over seeds with a
+    (:class:`deepoptim.studies.Runs`), one curve per ``config``: the mean over seeds with a
     band of one standard deviation (:func:`mean_band`). ``loss="batch"`` shows the mini-batch
     ``loss`` of ``steps`` as a :func:`rolling_mean` over a thirtieth of the run;
     ``loss="full"`` the ``train_loss`` of ``evals``. Configurations in ``dashed`` are drawn

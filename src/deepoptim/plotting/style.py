@@ -29,6 +29,7 @@ OPTIMIZER_COLORS: dict[str, tuple[float, float, float]] = {
     "KenSLS": _TAB10[4],
     "SaLSa": _TAB10[5],
     "PLASLS": _TAB10[6],
+    "LineSearch": _DARK[6],
     "ProxSGD": _TAB10[8],
     "SGD-PH": _TAB10[9],
     "NKFAC": _DARK[0],
