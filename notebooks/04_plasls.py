@@ -141,11 +141,12 @@ pd.DataFrame([{"model": problem, "split": rule, "part": j, "name": part, "parame
 # A step costs the forward-backward pass for $g_k$ plus the trials of one search: the same
 # as ADAMSLS. With one part, PLASLS is ADAMSLS (a test checks it step for step).
 #
-# **In deepoptim.** `deepoptim.optim.PLASLS`, `split_parameters` and `split_by_prefix` are in
-# `src/deepoptim/optim/layerwise.py`; the Armijo search and Adam's directions are shared with
-# SLS, ADAMSLS and SaLSa (`armijo.py`, `linesearch.py`). Per step PLASLS records the step each
-# part took (`step_size[j]`, 0 if it did not move), the part it searched (`part`, $-1$ in the
-# warm-up), the trials and loss evaluations.
+# **In deepoptim.** `deepoptim.optim.PLASLS` is in `src/deepoptim/optim/linesearch/plasls.py`;
+# `split_parameters` and `split_by_prefix`, which split any network into parts, are in
+# `src/deepoptim/optim/param_groups.py`; the Armijo search and Adam's direction are shared
+# with SLS, ADAMSLS and SaLSa (`linesearch/armijo.py`, `directions.py`). Per step PLASLS
+# records the step each part took (`part_step_sizes[j]`, 0 if it did not move), the part it
+# searched (`part`, $-1$ in the warm-up), the trials and loss evaluations.
 #
 # ### Where we differ from the authors' code
 #
@@ -338,8 +339,8 @@ glue("best_on_problems", ", ".join(f"{b} on the {p}" for p, b in best_per_proble
 
 # %%
 def part_columns(frame):
-    return sorted((c for c in frame.columns if c.startswith("step_size[")),
-                  key=lambda c: int(c[len("step_size["):-1]))
+    return sorted((c for c in frame.columns if c.startswith("part_step_sizes[")),
+                  key=lambda c: int(c[len("part_step_sizes["):-1]))
 
 
 plasls_steps = steps[steps["config"] == "PLASLS"]
