@@ -3,9 +3,10 @@
 One plain loop per concern, written from the method's math, sharing no code with
 ``deepoptim.optim``: the direction (gradient, momentum, Adam or sign), the starting step (reset
 rule or growth), the slope (exact or forward difference), the smoothed Armijo/Goldstein
-backtracking with the family's decisions (non-finite trials rejected, exact cancellation
-accepted as a stall, failure restores the start; only a measured decrease, or an untested step,
-sets the step size kept for the next reset), SaLSa's cadence and the final move.
+backtracking with the family's decisions (non-finite trials rejected, a decrease within four
+machine epsilons of the loss accepted as a stall, failure restores the start; only a measured
+decrease, or an untested step, sets the step size kept for the next reset), SaLSa's cadence and
+the final move.
 
 ``ReferenceLineSearch(params, method=..., **hyperparameters)`` with ``method`` one of ``"sls"``,
 ``"adamsls"``, ``"kensls"``, ``"salsa"`` or ``"linesearch"`` (the generic driver, whose
@@ -167,7 +168,7 @@ class ReferenceLineSearch:
         for _ in range(self.max_trials):
             trial = float(loss_fn([w - eta * d for w, d in zip(origin, direction, strict=True)]))
             decrease = loss - trial
-            if decrease == 0:
+            if 0 <= decrease <= 4 * torch.finfo(torch.float64).eps * abs(loss):  # rounding
                 return eta, True, False
             smoothed = self.beta_s * self.h + (1 - self.beta_s) * decrease
             armijo = math.isfinite(decrease) and smoothed >= self.c * eta * s

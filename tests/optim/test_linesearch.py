@@ -197,19 +197,22 @@ def test_adamsls_on_a_quadratic_obeys_its_bound(variant):
 
 # --- special cases equal the base optimizer, step for step, in float64 -----------------------
 
-def run_pair(make_ours, make_torch, steps=8):
+def run_pair(make_ours, make_torch, steps=8, exact=False):
+    """Our optimizer and a reference on twin problems, parameters compared after every step
+    (bitwise with ``exact``); returns both optimizers."""
     ours, theirs = Problem(), Problem()
     optimizer, reference = make_ours(ours.params), make_torch(theirs.params)
     closure, reference_closure = ours.closure(optimizer), theirs.closure(reference)
+    tolerance = {"rtol": 0, "atol": 0} if exact else {}
     for step in range(steps):
         optimizer.step(closure)
         reference.step(reference_closure)
-        torch.testing.assert_close(ours.params, theirs.params, msg=f"step {step}")
-    return optimizer
+        torch.testing.assert_close(ours.params, theirs.params, msg=f"step {step}", **tolerance)
+    return optimizer, reference
 
 
 def test_sls_with_a_constant_step_is_sgd():
-    optimizer = run_pair(
+    optimizer, _ = run_pair(
         lambda p: SLS([{"params": p, "lr": 0.5}], init_step_size=0.2, reset="initial",
                       max_trials=0),
         lambda p: torch.optim.SGD(p, lr=0.1))
@@ -225,7 +228,7 @@ def test_adamsls_with_a_constant_step_is_adam(variant):
 
 
 def test_kensls_with_a_constant_step_is_adam():
-    optimizer = run_pair(lambda p: KenSLS([{"params": p, "lr": 2.0}], init_step_size=0.005,
+    optimizer, _ = run_pair(lambda p: KenSLS([{"params": p, "lr": 2.0}], init_step_size=0.005,
                                           growth=1.0, max_trials=0),
                          lambda p: torch.optim.Adam(p, lr=0.01))
     assert optimizer.state[DIAGNOSTICS]["loss_evals"] == 1
@@ -388,7 +391,8 @@ def test_exhausted_search_restores_the_start_and_is_recorded():
 
 
 def test_a_direction_that_does_not_descend_is_a_failure_without_a_move():
-    """The exact variant's direction D^-1 m_hat points uphill once the gradient flips."""
+    """The exact variant's direction D^-1 m_hat points uphill once the gradient flips: no
+    search, no move, and the step size the next search starts from does not grow."""
     w = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
     optimizer = AdamSLS([w], variant="exact", reset="initial", init_step_size=1e-3)
     sign = [1.0]
@@ -401,12 +405,15 @@ def test_a_direction_that_does_not_descend_is_a_failure_without_a_move():
         return loss
 
     optimizer.step(closure)
+    kept = optimizer.state[LINE_SEARCH]["step_size"]
     sign[0] = -0.5
     before = w.detach().clone()
     optimizer.step(closure)
     info = optimizer.state[DIAGNOSTICS]
-    assert info["slope"] < 0 and info["failed"] == 1 and info["trials"] == 0
+    assert info["slope"] < 0 and info["failed"] == info["not_descent"] == 1
+    assert info["trials"] == 0
     assert torch.equal(w.detach(), before)
+    assert optimizer.state[LINE_SEARCH]["step_size"] == kept
 
 
 def test_a_zero_gradient_is_a_no_op():

@@ -23,8 +23,7 @@ from deepoptim.optim.linesearch.armijo import ArmijoSearch
 from deepoptim.optim.linesearch.driver import (
     LineSearchOptimizer,
     SearchConfig,
-    check_search,
-    reject_unexpected,
+    search_defaults,
 )
 from deepoptim.optim.linesearch.sls import check_sls_reset, sls_growth
 
@@ -33,6 +32,12 @@ __all__ = ["VARIANTS", "AdamSLS"]
 #: ``"published"``: search along :math:`D^{-1} g`, apply :math:`D^{-1}\hat m`; ``"exact"``:
 #: search along what is applied.
 VARIANTS = ("published", "exact")
+
+
+def adam_hyperparameters(betas: tuple[float, float], eps: float) -> dict:
+    """Adam's ``betas`` and ``eps``, validated, for an optimizer's defaults."""
+    Adam(betas, eps)  # validates both
+    return {"betas": betas, "eps": eps}
 
 
 def adam_of(group: dict, published: bool) -> Adam:
@@ -69,16 +74,14 @@ class AdamSLS(LineSearchOptimizer):
                  beta_b: float = 0.9, gamma: float = 2.0, n_batches_per_epoch: int = 500,
                  reset: str = "grow", variant: str = "published", beta_s: float = 0.0,
                  max_step_size: float = math.inf, max_trials: int = 100, **unexpected) -> None:
-        reject_unexpected(type(self).__name__, unexpected)
-        search = dict(c=c, beta_b=beta_b, max_trials=max_trials, max_step_size=max_step_size,
-                      beta_s=beta_s)
-        check_search(init_step_size, search)
-        Adam(betas, eps)  # validates betas and eps
+        defaults = search_defaults(type(self).__name__, unexpected, init_step_size, c=c,
+                                   beta_b=beta_b, max_trials=max_trials,
+                                   max_step_size=max_step_size, beta_s=beta_s)
+        defaults.update(adam_hyperparameters(betas, eps))
         check_sls_reset(gamma, n_batches_per_epoch, reset)
         check_choice("variant", variant, VARIANTS)
-        defaults = dict(lr=1.0, init_step_size=init_step_size, betas=betas, eps=eps,
-                        gamma=gamma, n_batches_per_epoch=n_batches_per_epoch, reset=reset,
-                        variant=variant, **search)
+        defaults.update(gamma=gamma, n_batches_per_epoch=n_batches_per_epoch, reset=reset,
+                        variant=variant)
         super().__init__(params, defaults)
 
     def _config(self, group: dict) -> SearchConfig:

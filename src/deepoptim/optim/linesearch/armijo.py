@@ -54,10 +54,14 @@ Every search ends with a :class:`SearchStatus`; three of them are failures
 The others:
 
 - ``accepted``: a trial passed the test with a measured decrease.
-- ``stalled``: a trial left the loss *exactly* unchanged, which ends the search with that step
-  (as SaLSa does): the decrease is below the loss's floating-point resolution, no shorter step
-  can show one, and the step does not raise the loss. It is a step without measurable
-  progress, reported as such; the averaged decrease :math:`h` is not updated by it.
+- ``stalled``: a trial changed the loss by no more than its rounding error,
+  :math:`0 \le f(w_0) - f(w_0 - \eta d) \le 4\,\epsilon_{\text{mach}} |f(w_0)|`
+  (:data:`STALL_ULPS` units of the loss's dtype), which ends the search with that step: a
+  decrease this small is rounding, not the loss (it can pass the test when
+  :math:`c\,\eta\,s` is smaller still), no shorter step can show a real one, and the step does
+  not raise the loss. It is a step without measurable progress, reported as such; the averaged
+  decrease :math:`h` is not updated by it. (SaLSa's authors end the search the same way on an
+  exactly unchanged loss; without the loss's precision, ``precision=0``, only that is a stall.)
 - ``untested``: ``max_trials=0`` disables the search and the starting step is taken untested,
   so a line-search optimizer with ``reset="initial"`` and ``max_trials=0`` is its base
   optimizer with a constant step size.
@@ -98,6 +102,7 @@ __all__ = [
     "CONDITIONS",
     "FAILURES",
     "RESETS",
+    "STALL_ULPS",
     "ArmijoSearch",
     "Line",
     "SearchResult",
@@ -109,6 +114,8 @@ __all__ = [
 RESETS = ("keep", "grow", "initial")
 #: The tests a trial step must pass.
 CONDITIONS = ("armijo", "goldstein")
+#: A decrease of at most this many machine epsilons of the loss (relative to it) is rounding.
+STALL_ULPS = 4
 
 
 def reset_step_size(
@@ -275,7 +282,8 @@ class ArmijoSearch:
         return 0
 
     def search(self, loss: float, slope: float, line: Line, start: float, *,
-               decrease_avg: float = 0.0, slope_avg: float = 0.0) -> SearchResult:
+               decrease_avg: float = 0.0, slope_avg: float = 0.0,
+               precision: float = 0.0) -> SearchResult:
         """Search along ``line`` from ``start``; leave its parameters at the accepted point, or
         at :math:`w_0` when nothing is accepted (wherever the line was moved before).
 
@@ -285,6 +293,9 @@ class ArmijoSearch:
             line: moves the parameters and evaluates the loss.
             start: the first step size tried (from :func:`reset_step_size`).
             decrease_avg, slope_avg: the smoothing averages :math:`h, \\bar s` so far.
+            precision: the machine epsilon of the loss's dtype; a decrease in
+                :math:`[0, \\text{STALL\\_ULPS} \\cdot \\text{precision} \\cdot |f(w_0)|]` is a
+                stall (0: only an exactly unchanged loss).
         """
         if self.max_trials == 0:
             line.move(start)
@@ -298,9 +309,10 @@ class ArmijoSearch:
             status = SearchStatus.NOT_DESCENT if smoothed_slope < 0 else SearchStatus.ZERO_SLOPE
             return SearchResult(status, start, 0, decrease_avg, smoothed_slope)
         step, armijo_step, armijo_decrease = start, 0.0, 0.0
+        rounding = STALL_ULPS * precision * abs(loss)
         for trial in range(1, self.max_trials + 1):
             decrease = loss - line.loss_at(step)
-            if decrease == 0:  # exact cancellation: below the loss's resolution
+            if 0 <= decrease <= rounding:  # below the loss's resolution
                 return SearchResult(SearchStatus.STALLED, step, trial, decrease_avg,
                                     smoothed_slope)
             verdict = self._verdict(decrease, step, smoothed_slope, decrease_avg)

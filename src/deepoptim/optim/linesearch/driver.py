@@ -59,8 +59,8 @@ Conventions of the whole line-search family
   (1), ``searched`` (1 when at least one trial was evaluated), ``failed`` (1 when the search
   failed; the parameters then stay where the step started) and one flag per reason of a failure
   (:data:`~deepoptim.optim.linesearch.armijo.FAILURES`): ``not_descent``, ``non_finite``,
-  ``trials_exhausted``; and ``stalled`` (1 when the accepted step left the loss exactly
-  unchanged: no failure, but no measurable progress either).
+  ``trials_exhausted``; and ``stalled`` (1 when the step taken changed the loss by no more
+  than its rounding error: no failure, but no measurable progress either).
 - **Non-finite values.** A non-finite loss or gradient at the starting point skips the step: no
   direction update, no move, ``non_finite=1``. Non-finite trial losses are rejected by the search.
   With ``apply="update"`` the final point was never evaluated, so only there the new loss is not
@@ -125,11 +125,13 @@ class Part:
 
 @dataclasses.dataclass
 class Evaluation:
-    """The starting point of a step: its loss and the closure the search evaluates."""
+    """The starting point of a step: its loss, the closure the search evaluates and the
+    machine epsilon of the loss's dtype."""
 
     loss: float
     closure: Closure
     independent: bool
+    precision: float
     _references: dict[int, float] = dataclasses.field(default_factory=dict)
 
     def reference(self, line: Line) -> float:
@@ -172,10 +174,14 @@ def scaled(tensors: list[torch.Tensor], scales: list[float]) -> list[torch.Tenso
     return torch._foreach_mul(tensors, scales)
 
 
-def check_search(init_step_size: float, search: dict) -> ArmijoSearch:
-    """Validate the hyperparameters every line search has; return the configured search."""
+def search_defaults(name: str, unexpected: dict, init_step_size: float, **search) -> dict:
+    """The start of a line search's ``defaults``: the group multiplier ``lr=1``,
+    ``init_step_size`` and the Armijo search's hyperparameters, validated (and any unexpected
+    keyword refused, ``lr`` with its reason)."""
+    reject_unexpected(name, unexpected)
     check_positive("init_step_size", init_step_size)
-    return ArmijoSearch(**search)
+    ArmijoSearch(**search)
+    return dict(lr=1.0, init_step_size=init_step_size, **search)
 
 
 def check_growth(growth: float) -> None:
@@ -291,7 +297,8 @@ class LineSearchOptimizer(torch.optim.Optimizer):
                                             start=math.nan, slope=math.nan)
         else:
             evaluation = Evaluation(checks[0], search_closure or closure,
-                                    search_closure is not None)
+                                    search_closure is not None,
+                                    torch.finfo(start_loss.dtype).eps)
             diagnostics = self._update(state, [p for p in parts if p.params], evaluation)
         self.state[LINE_SEARCH] = state
         self.state[DIAGNOSTICS] = diagnostics
@@ -352,7 +359,8 @@ class LineSearchOptimizer(torch.optim.Optimizer):
         """Run ``search`` along ``line``; keep its averages in ``state``."""
         reference = evaluation.reference(line) if search.max_trials > 0 else evaluation.loss
         result = search.search(reference, slope, line, start,
-                               decrease_avg=state["decrease_avg"], slope_avg=state["slope_avg"])
+                               decrease_avg=state["decrease_avg"], slope_avg=state["slope_avg"],
+                               precision=evaluation.precision)
         state["decrease_avg"], state["slope_avg"] = result.decrease_avg, result.slope_avg
         return result
 
@@ -404,24 +412,21 @@ class LineSearch(LineSearchOptimizer):
                  condition: str = "armijo", beta_f: float = 2.0, beta_s: float = 0.0,
                  max_step_size: float = math.inf, slope: str = "exact",
                  fd_eps: float | None = None, apply: str = "trial", **unexpected) -> None:
-        reject_unexpected(type(self).__name__, unexpected)
+        defaults = search_defaults(type(self).__name__, unexpected, init_step_size, c=c,
+                                   beta_b=beta_b, max_trials=max_trials, condition=condition,
+                                   beta_f=beta_f, max_step_size=max_step_size, beta_s=beta_s)
         direction = Gradient() if direction is None else direction
         if not isinstance(direction, Direction):
             raise TypeError(f"direction must be a deepoptim.optim.directions.Direction, got "
                             f"{type(direction).__name__}")
-        search = dict(c=c, beta_b=beta_b, max_trials=max_trials, condition=condition,
-                      beta_f=beta_f, max_step_size=max_step_size, beta_s=beta_s)
-        check_search(init_step_size, search)
         check_choice("reset", reset, RESETS)
         check_growth(growth)
         check_choice("slope", slope, SLOPES)
         if fd_eps is not None:
             check_positive("fd_eps", fd_eps)
         check_choice("apply", apply, APPLY)
-        defaults = dict(lr=1.0, direction=direction.name, **direction.values(),
-                        init_step_size=init_step_size,
-                        reset=reset, growth=growth, slope=slope, fd_eps=fd_eps, apply=apply,
-                        **search)
+        defaults.update(direction=direction.name, **direction.values(), reset=reset,
+                        growth=growth, slope=slope, fd_eps=fd_eps, apply=apply)
         super().__init__(params, defaults)
 
     def _config(self, group: dict) -> SearchConfig:

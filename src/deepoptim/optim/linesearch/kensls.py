@@ -26,15 +26,14 @@ import math
 
 from deepoptim._checks import check_choice, check_positive
 from deepoptim.optim.directions import Adam
-from deepoptim.optim.linesearch.adamsls import adam_of
+from deepoptim.optim.linesearch.adamsls import adam_hyperparameters, adam_of
 from deepoptim.optim.linesearch.armijo import ArmijoSearch
 from deepoptim.optim.linesearch.driver import (
     SLOPES,
     LineSearchOptimizer,
     SearchConfig,
     check_growth,
-    check_search,
-    reject_unexpected,
+    search_defaults,
 )
 
 __all__ = ["KenSLS"]
@@ -68,17 +67,15 @@ class KenSLS(LineSearchOptimizer):
                  beta_b: float = 0.9, growth: float = 1 / 0.999, beta_s: float = 0.99,
                  slope: str = "finite_difference", fd_eps: float | None = None,
                  max_step_size: float = math.inf, max_trials: int = 100, **unexpected) -> None:
-        reject_unexpected(type(self).__name__, unexpected)
-        search = dict(c=c, beta_b=beta_b, max_trials=max_trials, max_step_size=max_step_size,
-                      beta_s=beta_s)
-        check_search(init_step_size, search)
-        Adam(betas, eps)  # validates betas and eps
+        defaults = search_defaults(type(self).__name__, unexpected, init_step_size, c=c,
+                                   beta_b=beta_b, max_trials=max_trials,
+                                   max_step_size=max_step_size, beta_s=beta_s)
+        defaults.update(adam_hyperparameters(betas, eps))
         check_growth(growth)
         check_choice("slope", slope, SLOPES)
         if fd_eps is not None:
             check_positive("fd_eps", fd_eps)
-        defaults = dict(lr=1.0, init_step_size=init_step_size, betas=betas, eps=eps,
-                        growth=growth, slope=slope, fd_eps=fd_eps, **search)
+        defaults.update(growth=growth, slope=slope, fd_eps=fd_eps)
         super().__init__(params, defaults)
 
     def _config(self, group: dict) -> SearchConfig:

@@ -54,16 +54,15 @@ import torch
 
 from deepoptim._checks import check_choice, check_int_at_least
 from deepoptim.optim.directions import Adam
-from deepoptim.optim.linesearch.adamsls import VARIANTS, adam_of
+from deepoptim.optim.linesearch.adamsls import VARIANTS, adam_hyperparameters, adam_of
 from deepoptim.optim.linesearch.armijo import ArmijoSearch, Line
 from deepoptim.optim.linesearch.driver import (
     Evaluation,
     LineSearchOptimizer,
     Part,
     SearchConfig,
-    check_search,
     dot,
-    reject_unexpected,
+    search_defaults,
 )
 from deepoptim.optim.linesearch.sls import check_sls_reset, sls_growth
 
@@ -90,16 +89,15 @@ class PLASLS(LineSearchOptimizer):
                  beta_b: float = 0.9, gamma: float = 2.0, n_batches_per_epoch: int = 500,
                  reset: str = "grow", variant: str = "published", warmup_steps: int = 6,
                  max_step_size: float = math.inf, max_trials: int = 100, **unexpected) -> None:
-        reject_unexpected(type(self).__name__, unexpected)
-        search = dict(c=c, beta_b=beta_b, max_trials=max_trials, max_step_size=max_step_size)
-        check_search(init_step_size, search)
-        Adam(betas, eps)  # validates betas and eps
+        defaults = search_defaults(type(self).__name__, unexpected, init_step_size, c=c,
+                                   beta_b=beta_b, max_trials=max_trials,
+                                   max_step_size=max_step_size)
+        defaults.update(adam_hyperparameters(betas, eps))
         check_sls_reset(gamma, n_batches_per_epoch, reset)
         check_choice("variant", variant, VARIANTS)
         check_int_at_least("warmup_steps", warmup_steps, 0)
-        defaults = dict(lr=1.0, init_step_size=init_step_size, betas=betas, eps=eps,
-                        gamma=gamma, n_batches_per_epoch=n_batches_per_epoch, reset=reset,
-                        variant=variant, warmup_steps=warmup_steps, **search)
+        defaults.update(gamma=gamma, n_batches_per_epoch=n_batches_per_epoch, reset=reset,
+                        variant=variant, warmup_steps=warmup_steps)
         super().__init__(params, defaults)
 
     def _config(self, group: dict) -> SearchConfig:

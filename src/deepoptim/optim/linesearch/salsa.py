@@ -60,14 +60,13 @@ from __future__ import annotations
 import math
 
 from deepoptim.optim.directions import Adam
-from deepoptim.optim.linesearch.adamsls import adam_of
+from deepoptim.optim.linesearch.adamsls import adam_hyperparameters, adam_of
 from deepoptim.optim.linesearch.armijo import ArmijoSearch, SearchResult
 from deepoptim.optim.linesearch.driver import (
     LineSearchOptimizer,
     SearchConfig,
     check_growth,
-    check_search,
-    reject_unexpected,
+    search_defaults,
 )
 
 __all__ = ["SaLSa"]
@@ -112,14 +111,12 @@ class SaLSa(LineSearchOptimizer):
                  eps: float = 1e-8, beta_b: float = 0.8, growth: float = 1.1,
                  use_mv: bool = False, cadence: bool = True, max_step_size: float = math.inf,
                  max_trials: int = 100, **unexpected) -> None:
-        reject_unexpected(type(self).__name__, unexpected)
-        search = dict(c=c, beta_b=beta_b, max_trials=max_trials, max_step_size=max_step_size,
-                      beta_s=beta_s)
-        check_search(init_step_size, search)
-        Adam(betas, eps)  # validates betas and eps
+        defaults = search_defaults(type(self).__name__, unexpected, init_step_size, c=c,
+                                   beta_b=beta_b, max_trials=max_trials,
+                                   max_step_size=max_step_size, beta_s=beta_s)
+        defaults.update(adam_hyperparameters(betas, eps))
         check_growth(growth)
-        defaults = dict(lr=1.0, init_step_size=init_step_size, betas=betas, eps=eps,
-                        growth=growth, use_mv=bool(use_mv), cadence=bool(cadence), **search)
+        defaults.update(growth=growth, use_mv=bool(use_mv), cadence=bool(cadence))
         super().__init__(params, defaults)
 
     def _config(self, group: dict) -> SearchConfig:

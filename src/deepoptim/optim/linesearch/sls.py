@@ -20,8 +20,7 @@ from deepoptim.optim.linesearch.armijo import RESETS, ArmijoSearch
 from deepoptim.optim.linesearch.driver import (
     LineSearchOptimizer,
     SearchConfig,
-    check_search,
-    reject_unexpected,
+    search_defaults,
 )
 
 __all__ = ["SLS", "sls_growth"]
@@ -67,13 +66,11 @@ class SLS(LineSearchOptimizer):
                  reset: str = "grow", condition: str = "armijo", beta_f: float = 2.0,
                  beta_s: float = 0.0, max_step_size: float = math.inf, max_trials: int = 100,
                  **unexpected) -> None:
-        reject_unexpected(type(self).__name__, unexpected)
-        search = dict(c=c, beta_b=beta_b, max_trials=max_trials, condition=condition,
-                      beta_f=beta_f, max_step_size=max_step_size, beta_s=beta_s)
-        check_search(init_step_size, search)
+        defaults = search_defaults(type(self).__name__, unexpected, init_step_size, c=c,
+                                   beta_b=beta_b, max_trials=max_trials, condition=condition,
+                                   beta_f=beta_f, max_step_size=max_step_size, beta_s=beta_s)
         check_sls_reset(gamma, n_batches_per_epoch, reset)
-        defaults = dict(lr=1.0, init_step_size=init_step_size, gamma=gamma,
-                        n_batches_per_epoch=n_batches_per_epoch, reset=reset, **search)
+        defaults.update(gamma=gamma, n_batches_per_epoch=n_batches_per_epoch, reset=reset)
         super().__init__(params, defaults)
 
     def _config(self, group: dict) -> SearchConfig:
