@@ -201,6 +201,9 @@ def build(root: Path, *, quiet: bool = False) -> Path:
         raise FileNotFoundError(
             f"chapters not executed yet: {missing}; run `python -m deepoptim.book run` first"
         )
+    from .ledger import write_pages  # here: the ledger reads this module's constants
+
+    write_pages(root)
     command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
                "build", str(root), "-W", "-n", "--keep-going"]
     result = subprocess.run(command, capture_output=True, text=True)
