@@ -161,8 +161,8 @@ glue("sweep_steps", sweep_steps, display=False)
 # ### Training
 #
 # Each (model, optimizer, data variant) is trained from several seeds; the seed fixes the
-# initialisation and the batch order. The GRU reads the signal one value at a time, which
-# makes it by far the most expensive model per step, so the smaller profiles train it for
+# initialisation and the batch order. The GRU reads the signal one value at a time, a
+# sequential computation, so the smaller profiles train it for
 # fewer steps, with fewer seeds and optimizers; the `full` profile runs the paper's 6000
 # steps for every model and both optimizers. {glue:text}`gru_budget`
 

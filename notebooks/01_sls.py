@@ -18,7 +18,7 @@
 #   reaches the lower final training loss on {glue:text}`sls_wins` problems and at least
 #   the better test accuracy on {glue:text}`sls_acc_wins`, at
 #   {glue:text}`sls_evals_mlp:.2f` forward passes per step on the MNIST-1D MLP.
-# * Trial points on an independent mini-batch, as the paper's analysis asks,
+# * Putting the trial points on an independent mini-batch, as the paper's analysis asks,
 #   {glue:text}`independent_verdict` here: final training loss
 #   {glue:text}`var_loss_independent:.3f` against {glue:text}`var_loss_grow:.3f` on the gradient's
 #   own batch.

@@ -119,8 +119,9 @@ print(exp.describe())
 # \qquad w \leftarrow w - \eta\, D^{-1}\hat m .
 # $$
 #
-# The point it moves to is never evaluated. The authors note this in their talk ("Actually not
-# quite correct, but correct one would need 2 forward passes per check → too expensive").
+# The point it moves to is never evaluated. The authors note this in the slides of their talk
+# {cite}`kenneweg2023fastercode` ("Actually not quite correct, but correct one would need 2
+# forward passes per check → too expensive").
 #
 # **The exact variant** searches along the direction it applies, with its exact slope:
 #

@@ -646,7 +646,7 @@ studies.show(claims)
 # slides of its conference talk, published with the authors' code
 # {cite}`kenneweg2023fastercode`; the paper fine-tuned BERT on GLUE tasks, the small-data
 # variants on the first 500 training samples. Our problems train small networks from scratch
-# for {glue:text}`steps_mlp` to {glue:text}`steps_digits` steps, so only the direction of an
+# for {glue:text}`steps_digits` to {glue:text}`steps_mlp` steps, so only the direction of an
 # effect carries over. Against ADAMSLS, {glue:text}`plasls_vs_adamsls`; with
 # {glue:text}`seeds_phrase` the standard error is itself uncertain, so only a large
 # standardised difference counts. {glue:text}`overall_verdict` {glue:text}`gain_link`.

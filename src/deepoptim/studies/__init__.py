@@ -18,7 +18,9 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   :func:`relative_to`, :func:`clear_difference`, :func:`mean_spread`,
   :func:`seeds_phrase`), and :mod:`~deepoptim.studies.part1_verdicts`, the sentences of
   Part I's chapters built from them;
-* :mod:`~deepoptim.studies.display`: tables for readers (:func:`results_table`, :func:`show`).
+* :mod:`~deepoptim.studies.display`: tables for readers (:func:`results_table`, :func:`show`);
+* :mod:`~deepoptim.studies.peers`: the authors' published SaLSa run through the same training
+  loop (:class:`ReferenceSaLSa`, :func:`run_reference`).
 """
 
 from deepoptim.studies.display import results_table, show
