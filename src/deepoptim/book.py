@@ -278,7 +278,8 @@ def run_chapters(chapters: Sequence[Path], root: Path, parameters: dict, *,
     Yields each chapter's :class:`ChapterRun` in the order of ``chapters``, as soon as it and
     every chapter before it are done. With ``jobs > 1`` each chapter runs in a worker process
     (spawned, so nothing of this process's state is shared), on one CUDA device of its own
-    when there are several (:func:`worker_devices`).
+    when there are several (:func:`worker_devices`); a script that calls this with
+    ``jobs > 1`` must do so under ``if __name__ == "__main__":``, as for any spawned pool.
     """
     check_int_at_least("jobs", jobs, 1)
     jobs = min(jobs, len(chapters))
