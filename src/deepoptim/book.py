@@ -31,7 +31,10 @@ its own, so one chapter's kernel, working directory and environment never touch 
 On a machine with several CUDA devices and ``device`` ``"auto"`` or ``"cuda"``, each worker
 sees one device (``CUDA_VISIBLE_DEVICES``, round robin when there are more jobs than devices),
 so the chapters' parameters, and with them their hashes, stay the same whatever device a
-chapter lands on. The runs come back in the order of the chapters, whichever finishes first.
+chapter lands on. Nothing else of a chapter's run changes (its kernel's thread count
+included: that would change the order of sums, and with it the last digits), so its outputs
+are those of ``jobs=1``. The runs come back in the order of the chapters, whichever finishes
+first.
 
 :func:`build` runs ``jupyter-book build . -W -n --all`` (warnings are errors; every page is
 written again, so a changed style sheet is never served stale) and returns the path of
