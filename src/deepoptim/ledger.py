@@ -73,7 +73,8 @@ class ChapterClaims:
     """One executed chapter as the ledger shows it.
 
     ``doc`` is its path in the book without suffix (``book/executed/01_sls``), ``run`` the
-    parameters it was executed with (``profile``, ``device``, ``seed``), ``seeds`` and
+    parameters it was executed with (``profile``, ``device``, ``seed``; ``device`` is the one
+    it ran on, e.g. ``"cpu"`` for ``"auto"``, when the run recorded it), ``seeds`` and
     ``claims`` its recorded seeds and claims rows (``claims`` is ``None`` when it recorded none).
     """
 
@@ -157,11 +158,13 @@ def read_chapters(root: Path) -> list[ChapterClaims]:
     for doc in docs:
         path = root / f"{doc}.ipynb"
         notebook = json.loads(path.read_text())
-        run = notebook.get("metadata", {}).get(METADATA_KEY, {}).get("parameters")
+        metadata = notebook.get("metadata", {}).get(METADATA_KEY, {})
+        run = metadata.get("parameters")
         if not isinstance(run, dict) or not {"profile", "device"} <= run.keys():
             raise ValueError(f"Invalid chapter value: {str(path)!r} (no run parameters under "
                              f"metadata[{METADATA_KEY!r}]; execute it with "
                              "`python -m deepoptim.book run`)")
+        run = {**run, "device": metadata.get("ran_on", run["device"])}
         title = _title(notebook, default=Path(doc).name)
         record = read_claims(notebook)
         if record is None:

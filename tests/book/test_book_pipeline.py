@@ -74,6 +74,7 @@ def test_execute_then_cache_then_force(tiny_book):
         cell = next(c for c in executed.cells if tag in c.metadata.get("tags", []))
         assert "remove-cell" in cell.metadata["tags"]
     assert executed.metadata["deepoptim"]["parameters"] == SMOKE
+    assert executed.metadata["deepoptim"]["ran_on"] == "cpu"
 
     assert book.execute_chapter(chapter, tiny_book, SMOKE).status == "cached"
     assert book.execute_chapter(chapter, tiny_book, SMOKE, force=True).status == "executed"
