@@ -166,9 +166,13 @@ def test_verdicts_are_counted_by_kind(ledger_book):
 @pytest.mark.parametrize(("verdict", "kind"), [
     ("agrees", "agrees"), ("Agrees.", "agrees"), ("agrees for the initial step", "agrees"),
     ("disagrees: the exact slope is free", "disagrees"), ("partly;", "partly"),
-    ("disagreement", "other"), ("MLP: agrees; CNN: disagrees", "other"), ("", "other"),
+    ("disagreement", "other"), ("", "other"), ("3.5 points higher", "other"),
+    ("MLP: agrees; CNN: disagrees", "partly"), ("PLASLS: disagrees; ADAMSLS: disagrees",
+                                               "disagrees"),
+    ("final training loss: agrees", "agrees"), ("for η₀: AGREES; c takes its place", "agrees"),
+    ("against tuned Adam: disagrees: no lower loss; at the paper's setting: agrees", "partly"),
 ])
-def test_a_verdict_counts_by_its_first_word(verdict, kind):
+def test_a_verdict_counts_by_the_kinds_it_names(verdict, kind):
     assert ledger.verdict_kind(verdict) == kind
 
 
