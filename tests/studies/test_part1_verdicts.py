@@ -159,8 +159,8 @@ def test_testbed_verdicts():
     with pytest.raises(ValueError, match="Invalid drops value"):
         studies.spatial_prior_verdict({"cnn1d": 0.3}, spatial, dense)
     assert studies.paper_accuracy_verdict(0.66, 0.68) == "agrees"
-    assert studies.paper_accuracy_verdict(0.593, 0.68) == "8.7 points lower"
-    assert studies.paper_accuracy_verdict(0.75, 0.68) == "7.0 points higher"
+    assert studies.paper_accuracy_verdict(0.593, 0.68) == "disagrees: 8.7 points lower"
+    assert studies.paper_accuracy_verdict(0.75, 0.68) == "disagrees: 7.0 points higher"
     assert studies.paper_accuracy_verdict(NAN, 0.68) == "not run"
 
 

@@ -280,13 +280,14 @@ def spatial_prior_verdict(drops: Mapping[str, float], spatial: Sequence[str],
 
 def paper_accuracy_verdict(ours: float, published: float, *, tolerance: float = 0.03) -> str:
     """Our accuracy against a published one: "agrees" within ``tolerance`` (3 points by
-    default), else how many points higher or lower; NaN gives "not run"."""
+    default), else "disagrees" and by how many points ours is higher or lower; NaN gives
+    "not run"."""
     if math.isnan(ours):
         return "not run"
     gap = ours - published
     if abs(gap) <= tolerance:
         return "agrees"
-    return f"{100 * abs(gap):.1f} points {'higher' if gap > 0 else 'lower'}"
+    return f"disagrees: {100 * abs(gap):.1f} points {'higher' if gap > 0 else 'lower'}"
 
 
 def gru_budget_sentence(profile: str, *, steps_gru: int, steps_main: int, gru_seeds: int,
