@@ -18,7 +18,9 @@ The library behind the executable book. Its parts, each a module or subpackage:
 * ``deepoptim.registry``: the book's optimizers by name (class, defaults, colour, chapter);
 * ``deepoptim.plotting``: one look for every figure;
 * ``deepoptim.studies``: the chapters' experiment set-ups (imported by chapters only);
-* ``deepoptim.book``: the pipeline that executes the chapters and builds the HTML book.
+* ``deepoptim.claims``: a chapter's claims beside what it measured, recorded for the ledger;
+* ``deepoptim.book`` and ``deepoptim.ledger``: the pipeline that executes the chapters and builds
+  the HTML book, and the "Claims and verdicts" page it generates from the executed chapters.
 
 Data flows one way: ``data`` and ``models`` know nothing of the optimizers; ``optim``,
 ``curvature`` and ``landscape`` know nothing of training, experiments or the book.

@@ -11,14 +11,38 @@ source with Jupytext, runs it with papermill and the given parameters, and write
 * the notebook is executed into a scratch file and moved into place only on success, so
   a failing chapter leaves its previous executed notebook and the rest of the book
   intact; the failed run is kept under ``_build/failed/`` and the failing cell is named;
+* what the kernel process itself writes to stderr (ipykernel's log, a crash's traceback:
+  not the chapter's output, which the notebook records) goes to the chapter's log
+  ``_build/logs/NN_slug.log`` instead of the terminal, so that parallel chapters do not
+  interleave there and jupyter_client's interrupt before a kernel's shutdown, which ipykernel
+  sometimes logs as "KeyboardInterrupt caught in kernel", does not look like an error; a
+  failure names the log;
 * the parameters cell and papermill's injected-parameters cell are tagged ``remove-cell``:
   the defaults would mislead a reader of a ``full``-profile book, so each chapter prints
   the parameters it actually ran with in its set-up cell instead.
 
-:func:`build` runs ``jupyter-book build . -W -n`` (warnings are errors). The command line::
+Each chapter runs on its own kernel, started by papermill through jupyter_client with
+CurveZMQ keys (``KernelManager.transport_encryption = "auto"``; ipykernel's kernelspec
+declares support), so the kernel's messages are encrypted and ipykernel has no cause for its
+"Kernel is running over TCP without encryption" warning.
+
+:func:`run_chapters` executes several chapters at once (``jobs``): each in a worker process of
+its own, so one chapter's kernel, working directory and environment never touch another's.
+On a machine with several CUDA devices and ``device`` ``"auto"`` or ``"cuda"``, each worker
+sees one device (``CUDA_VISIBLE_DEVICES``, round robin when there are more jobs than devices),
+so the chapters' parameters, and with them their hashes, stay the same whatever device a
+chapter lands on. Nothing else of a chapter's run changes (its kernel's thread count
+included: that would change the order of sums, and with it the last digits), so its outputs
+are those of ``jobs=1``. The runs come back in the order of the chapters, whichever finishes
+first.
+
+:func:`build` runs ``jupyter-book build . -W -n --all`` (warnings are errors; every page is
+written again, so a changed style sheet is never served stale) and returns the path of
+``index.html``; Jupyter Book's own report is shown only when the build fails. The command
+line, which prints one line per chapter and, for ``build``, the path of the book::
 
     python -m deepoptim.book run [CHAPTER ...] [--profile quick] [--device auto] [--seed 0]
-                                 [--force]
+                                 [--jobs 1] [--force]
     python -m deepoptim.book build
     python -m deepoptim.book list
 
@@ -28,16 +52,22 @@ A chapter is named by its stem (``00_testbed``) or its number (``00``).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import torch
+
+from ._checks import check_int_at_least
 from .experiment import PROFILES
 
 __all__ = [
@@ -48,12 +78,16 @@ __all__ = [
     "find_chapters",
     "find_root",
     "main",
+    "run_chapters",
     "select_chapters",
+    "worker_devices",
 ]
 
 PARAMETER_NAMES = ("profile", "device", "seed")
 EXECUTED_DIR = Path("book") / "executed"
 METADATA_KEY = "deepoptim"
+#: jupyter_client configuration for the chapters' kernels: CurveZMQ-encrypted channels.
+KERNEL_CONFIG = {"KernelManager": {"transport_encryption": "auto"}}
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -73,7 +107,8 @@ def find_chapters(root: Path) -> list[Path]:
 
 
 def select_chapters(root: Path, names: Sequence[str]) -> list[Path]:
-    """The chapters named by stem or number; all of them when ``names`` is empty."""
+    """The chapters named by stem or number, each once, in the order first named; all of
+    them when ``names`` is empty."""
     chapters = find_chapters(root)
     if not names:
         return chapters
@@ -84,7 +119,8 @@ def select_chapters(root: Path, names: Sequence[str]) -> list[Path]:
             raise ValueError(
                 f"Invalid chapter value: {name!r} (choose from {[c.stem for c in chapters]})"
             )
-        selected.append(matches[0])
+        if matches[0] not in selected:
+            selected.append(matches[0])
     return selected
 
 
@@ -135,6 +171,23 @@ def _check_parameters_cell(notebook, chapter: Path) -> None:
         raise ValueError(f"{chapter.name}: the parameters cell does not set {missing}")
 
 
+@contextlib.contextmanager
+def _stderr_to(log: Path):
+    """Send file descriptor 2 (this process's stderr, inherited by the kernels it starts)
+    to the file ``log`` for the duration of the block."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(log, "w") as stream:
+            os.dup2(stream.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def execute_chapter(chapter: Path, root: Path, parameters: dict, *, force: bool = False,
                     executed_dir: Path | None = None) -> ChapterRun:
     """Execute one chapter into ``<executed_dir>/<stem>.ipynb`` unless its hash is unchanged.
@@ -146,6 +199,7 @@ def execute_chapter(chapter: Path, root: Path, parameters: dict, *, force: bool 
     import jupytext
     import nbformat
     import papermill
+    from traitlets.config import Config
 
     unknown = set(parameters) - set(PARAMETER_NAMES)
     if unknown:
@@ -160,19 +214,23 @@ def execute_chapter(chapter: Path, root: Path, parameters: dict, *, force: bool 
     _check_parameters_cell(notebook, chapter)
     scratch = root / "_build" / "running" / f"{chapter.stem}.ipynb"
     scratch.parent.mkdir(parents=True, exist_ok=True)
+    log = root / "_build" / "logs" / f"{chapter.stem}.log"
     os.environ["DEEPOPTIM_PROGRESS"] = "0"  # the kernel inherits it: no progress bars in the book
     started = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            notebook, str(scratch), parameters=parameters, cwd=str(chapter.parent),
-            kernel_name="python3", language="python", progress_bar=False,
-        )
+        with _stderr_to(log):
+            papermill.execute_notebook(
+                notebook, str(scratch), parameters=parameters, cwd=str(chapter.parent),
+                kernel_name="python3", language="python", progress_bar=False,
+                config=Config(KERNEL_CONFIG),
+            )
     except papermill.PapermillExecutionError as error:
         failed = root / "_build" / "failed" / scratch.name
         failed.parent.mkdir(parents=True, exist_ok=True)
         os.replace(scratch, failed)
         message = (f"cell {error.cell_index} (In [{error.exec_count}]) raised "
-                   f"{error.ename}: {error.evalue}\n  the failed run is kept at {failed}")
+                   f"{error.ename}: {error.evalue}\n  the failed run is kept at {failed}, "
+                   f"the kernel's log at {log}")
         return ChapterRun(chapter.stem, "failed", time.perf_counter() - started, output, message)
     seconds = time.perf_counter() - started
 
@@ -189,8 +247,66 @@ def execute_chapter(chapter: Path, root: Path, parameters: dict, *, force: bool 
     return ChapterRun(chapter.stem, "executed", seconds, output)
 
 
-def build(root: Path, *, quiet: bool = False) -> Path:
-    """Build the HTML book strictly (``jupyter-book build -W -n``); return ``index.html``.
+def worker_devices(device: str, jobs: int, visible: str | None = None) -> list[str | None]:
+    """The ``CUDA_VISIBLE_DEVICES`` of each of ``jobs`` workers; ``None``: leave it as it is.
+
+    Only ``device`` ``"auto"`` or ``"cuda"`` is spread over the CUDA devices, one per worker
+    in turn; ``"cpu"`` and a numbered ``"cuda:N"`` leave every worker as it is. ``visible``
+    is the current ``CUDA_VISIBLE_DEVICES`` (default: read from the environment); when it is
+    unset, the devices are those torch counts.
+    """
+    if device not in ("auto", "cuda"):
+        return [None] * jobs
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES") if visible is None else visible
+    if visible is None:
+        devices = [str(index) for index in range(torch.cuda.device_count())]
+    else:
+        devices = [d.strip() for d in visible.split(",") if d.strip()]
+    if not devices:
+        return [None] * jobs
+    return [devices[slot % len(devices)] for slot in range(jobs)]
+
+
+def _claim_device(slots) -> None:
+    """Worker initializer: take one slot of :func:`worker_devices` for this process."""
+    device = slots.get()
+    if device is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = device
+
+
+def run_chapters(chapters: Sequence[Path], root: Path, parameters: dict, *,
+                 force: bool = False, jobs: int = 1) -> Iterator[ChapterRun]:
+    """Execute ``chapters`` with :func:`execute_chapter`, ``jobs`` at a time.
+
+    Yields each chapter's :class:`ChapterRun` in the order of ``chapters``, as soon as it and
+    every chapter before it are done. With ``jobs > 1`` each chapter runs in a worker process
+    (spawned, so nothing of this process's state is shared), on one CUDA device of its own
+    when there are several (:func:`worker_devices`); a script that calls this with
+    ``jobs > 1`` must do so under ``if __name__ == "__main__":``, as for any spawned pool.
+    """
+    check_int_at_least("jobs", jobs, 1)
+    jobs = min(jobs, len(chapters))
+    if jobs <= 1:
+        for chapter in chapters:
+            yield execute_chapter(chapter, root, parameters, force=force)
+        return
+    context = multiprocessing.get_context("spawn")
+    slots = context.Queue()
+    for device in worker_devices(parameters.get("device", "auto"), jobs):
+        slots.put(device)
+    pool = concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_claim_device, initargs=(slots,))
+    try:
+        futures = [pool.submit(execute_chapter, chapter, root, parameters, force=force)
+                   for chapter in chapters]
+        for future in futures:
+            yield future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def build(root: Path) -> Path:
+    """Build the HTML book strictly (``jupyter-book build -W -n --all``); return ``index.html``.
 
     Raises ``FileNotFoundError`` naming the chapters that have no executed notebook,
     and ``RuntimeError`` with Jupyter Book's output when the build fails.
@@ -201,33 +317,35 @@ def build(root: Path, *, quiet: bool = False) -> Path:
         raise FileNotFoundError(
             f"chapters not executed yet: {missing}; run `python -m deepoptim.book run` first"
         )
+    from .ledger import write_pages  # here: the ledger reads this module's constants
+
+    write_pages(root)
     command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-               "build", str(root), "-W", "-n", "--keep-going"]
+               "build", str(root), "-W", "-n", "--keep-going", "--all"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"jupyter-book build failed:\n{result.stdout}\n{result.stderr}")
-    if not quiet:
-        print(result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "")
     return root / "_build" / "html" / "index.html"
 
 
 def _run(args: argparse.Namespace, root: Path) -> int:
+    """One line per chapter, in the chapters' order; a failure adds where its run is kept."""
     parameters = {"profile": args.profile, "device": args.device, "seed": args.seed}
     chapters = select_chapters(root, args.chapters)
+    width = max((len(c.stem) for c in chapters), default=0)
     failures = 0
-    total = time.perf_counter()
-    for number, chapter in enumerate(chapters, 1):
-        print(f"[{number}/{len(chapters)}] {chapter.stem} ({args.profile}) ...", flush=True)
-        run = execute_chapter(chapter, root, parameters, force=args.force)
+    runs = run_chapters(chapters, root, parameters, force=args.force, jobs=args.jobs)
+    for number, run in enumerate(runs, 1):
+        head = f"[{number}/{len(chapters)}] {run.name:<{width}}  {args.profile}:"
         if run.status == "cached":
-            print(f"    cached: unchanged since its last run -> {run.output.relative_to(root)}")
+            print(f"{head} cached (unchanged since its last run)", flush=True)
         elif run.status == "executed":
-            print(f"    executed in {run.seconds:.1f} s -> {run.output.relative_to(root)}")
+            print(f"{head} executed in {run.seconds:.1f} s", flush=True)
         else:
             failures += 1
-            print(f"    FAILED after {run.seconds:.1f} s: {run.error}", flush=True)
-    print(f"{len(chapters) - failures}/{len(chapters)} chapters ready "
-          f"in {time.perf_counter() - total:.1f} s")
+            print(f"{head} FAILED after {run.seconds:.1f} s: {run.error}", flush=True)
+    if failures:
+        print(f"error: {failures} of {len(chapters)} chapters failed", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -243,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     run.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--jobs", type=int, default=1, help="chapters executed at once, each on "
+                     "its own kernel (and CUDA device, when there are several); default 1")
     run.add_argument("--force", action="store_true", help="re-run unchanged chapters too")
     commands.add_parser("build", help="build the HTML book with jupyter-book (strict)")
     commands.add_parser("list", help="list the chapters and their executed state")

@@ -5,8 +5,8 @@ A chapter receives three parameters from the book pipeline (``profile``, ``devic
 decides the scale of everything the chapter runs:
 
 * ``smoke``: seconds per chapter; checks that the code path runs, not the results;
-* ``quick``: the default; real results at small scale on a 2-core CPU, about two
-  minutes per chapter;
+* ``quick``: the default; real results at small scale on a CPU, minutes per
+  chapter;
 * ``full``: the scale the theses used, on a GPU, with more seeds.
 
 Chapters read the shared knobs (``n_seeds``, ``train_steps``, ...) and choose their own
@@ -86,7 +86,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", n_seeds=1, train_steps=20, eval_every=10,
                      description="seconds; checks that the code path runs, not the results"),
     "quick": Profile("quick", n_seeds=2, train_steps=2000, eval_every=250,
-                     description="real results at small scale on a 2-core CPU"),
+                     description="real results at small scale, minutes per chapter on a CPU"),
     "full": Profile("full", n_seeds=5, train_steps=6000, eval_every=250,
                     description="the theses' scale on a GPU, more seeds"),
 }

@@ -1,4 +1,5 @@
-"""The book pipeline on a tiny book: caching by hash, failures, chapter selection, CLI."""
+"""The book pipeline on a tiny book: caching by hash, failures, chapter selection, the
+kernels' set-up, parallel runs, CLI."""
 
 import json
 from pathlib import Path
@@ -47,6 +48,8 @@ def test_chapters_are_selected_by_stem_or_number(tiny_book):
     assert [c.stem for c in book.select_chapters(tiny_book, [])] == ["00_first", "01_second"]
     assert [c.stem for c in book.select_chapters(tiny_book, ["01", "00_first"])] == [
         "01_second", "00_first"]
+    assert [c.stem for c in book.select_chapters(tiny_book, ["01", "01_second", "00"])] == [
+        "01_second", "00_first"]  # a chapter named twice runs once
     with pytest.raises(ValueError, match=r"Invalid chapter value: '7'.*00_first"):
         book.select_chapters(tiny_book, ["7"])
 
@@ -85,6 +88,8 @@ def test_a_failing_chapter_names_the_cell_and_keeps_the_previous_output(tiny_boo
     run = book.execute_chapter(chapter, tiny_book, SMOKE)
     assert run.status == "failed"
     assert "ValueError: boom" in run.error and "cell" in run.error
+    log = tiny_book / "_build" / "logs" / "00_first.log"
+    assert str(log) in run.error and log.is_file()
     assert good.output.read_bytes() == before
     assert (tiny_book / "_build" / "failed" / "00_first.ipynb").is_file()
     assert not (tiny_book / "_build" / "running" / "00_first.ipynb").exists()
@@ -119,3 +124,76 @@ def test_command_line_runs_and_lists(tiny_book, capsys):
     assert "Invalid chapter value" in capsys.readouterr().err
     meta = json.loads((tiny_book / "book/executed/01_second.ipynb").read_text())["metadata"]
     assert meta["deepoptim"]["parameters"]["profile"] == "smoke"
+
+
+def outputs(notebook: Path) -> list[str]:
+    """The text of every output of every code cell, in order."""
+    executed = nbformat.read(notebook, as_version=4)
+    return [o.get("text") or json.dumps(o.get("data", {}), sort_keys=True)
+            for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+def test_the_kernel_talks_over_encrypted_channels_and_logs_to_a_file(tiny_book):
+    chapter = write_chapter(tiny_book, "02_kernel", (
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "print('curve key:', IPKernelApp.instance().curve_secretkey is not None)"))
+    run = book.execute_chapter(chapter, tiny_book, SMOKE)
+    assert run.status == "executed"
+    assert any("curve key: True" in text for text in outputs(run.output))
+    log = (tiny_book / "_build" / "logs" / "02_kernel.log").read_text()
+    assert "without encryption" not in log
+
+
+def test_worker_devices_spread_cuda_devices_one_per_worker():
+    assert book.worker_devices("auto", 3, visible="0,1") == ["0", "1", "0"]
+    assert book.worker_devices("cuda", 2, visible="4, 6") == ["4", "6"]
+    assert book.worker_devices("cuda", 2, visible="") == [None, None]  # no device visible
+    assert book.worker_devices("cpu", 2, visible="0,1") == [None, None]
+    assert book.worker_devices("cuda:1", 2, visible="0,1") == [None, None]  # as asked
+
+
+@pytest.fixture
+def four_chapters(tiny_book) -> Path:
+    for stem in ("02_third", "03_fourth"):
+        write_chapter(tiny_book, stem, "import math\nprint(profile, math.factorial(seed + 5))")
+    return tiny_book
+
+
+def test_jobs_two_gives_the_outputs_of_jobs_one_in_the_chapters_order(four_chapters, tmp_path):
+    chapters = book.find_chapters(four_chapters)
+    one, two = tmp_path / "one", tmp_path / "two"
+    sequential = list(book.run_chapters(chapters, one, SMOKE, jobs=1))
+    parallel = list(book.run_chapters(chapters, two, SMOKE, jobs=2))
+    assert [r.name for r in parallel] == [c.stem for c in chapters]
+    assert {r.status for r in sequential + parallel} == {"executed"}
+    for a, b in zip(sequential, parallel, strict=True):
+        assert b.output == two / "book" / "executed" / f"{b.name}.ipynb"
+        assert outputs(a.output) == outputs(b.output)
+
+
+def test_parallel_workers_each_see_one_cuda_device(four_chapters, tmp_path, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    for stem in ("02_third", "03_fourth"):
+        write_chapter(four_chapters, stem, "import os\nprint(os.environ['CUDA_VISIBLE_DEVICES'])")
+    chapters = book.select_chapters(four_chapters, ["02", "03"])
+    runs = list(book.run_chapters(chapters, four_chapters, {**SMOKE, "device": "cuda"}, jobs=2))
+    for run in runs:
+        seen = [t for t in outputs(run.output) if t.strip() in ("3", "5")]
+        assert len(seen) == 1, outputs(run.output)  # one device, not "3,5"
+
+
+def test_jobs_must_be_at_least_one(tiny_book, capsys):
+    with pytest.raises(ValueError, match="Invalid jobs value: 0"):
+        next(book.run_chapters(book.find_chapters(tiny_book), tiny_book, SMOKE, jobs=0))
+    assert book.main(["--root", str(tiny_book), "run", "--jobs", "0"]) == 1
+    assert "Invalid jobs value: 0" in capsys.readouterr().err
+
+
+def test_command_line_prints_one_line_per_chapter_in_order(four_chapters, capsys):
+    assert book.main(["--root", str(four_chapters), "run", "--profile", "smoke",
+                      "--jobs", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["[1/4]", "00_first"], ["[2/4]", "01_second"], ["[3/4]", "02_third"],
+        ["[4/4]", "03_fourth"]]
+    assert all("smoke: executed in" in line for line in lines)

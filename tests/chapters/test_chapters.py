@@ -2,7 +2,8 @@
 
 The chapters are executed with :func:`deepoptim.book.execute_chapter` (the function behind
 ``python -m deepoptim.book run``) into a staged copy of the book, which is then built
-strictly with :func:`deepoptim.book.build` (``jupyter-book build -W -n``), and every
+strictly with :func:`deepoptim.book.build` (``jupyter-book build -W -n``), whose pages must
+number each chapter and its figures and load MathJax from the book itself, and every
 executed notebook is re-executed by nbval (``pytest --nbval-lax``) to show that the cells
 marked ``# NBVAL_CHECK_OUTPUT`` give the same output twice on this machine.
 """
@@ -10,6 +11,7 @@ marked ``# NBVAL_CHECK_OUTPUT`` give the same output twice on this machine.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,8 +73,23 @@ def test_smoke_book_builds_strictly(smoke_book):
     if missing:
         pytest.fail(f"chapters did not execute, so the book cannot build: {missing}")
     shutil.copytree(ROOT / "notebooks", smoke_book / "notebooks", dirs_exist_ok=True)
-    index = book.build(smoke_book, quiet=True)
+    index = book.build(smoke_book)
     assert index.is_file()
+
+
+def test_smoke_book_numbers_chapters_and_figures_and_serves_its_math(smoke_book):
+    html = smoke_book / "_build" / "html"
+    pages = sorted((html / book.EXECUTED_DIR).glob("*.html"))
+    if len(pages) != len(CHAPTERS):
+        pytest.fail(f"the smoke book was not built: {len(pages)} of {len(CHAPTERS)} chapters")
+    for page in pages:
+        text = page.read_text()
+        number = re.search(r'<h1>\s*<span class="section-number">(\d+)\. </span>', text)
+        assert number, f"{page.name}: the chapter's title has no number"
+        figures = re.findall(r'<span class="caption-number">Fig\. (\d+)\.(\d+) </span>', text)
+        assert all(chapter == number.group(1) for chapter, _ in figures), (page.name, figures)
+        assert [int(k) for _, k in figures] == list(range(1, len(figures) + 1)), page.name
+        assert not re.search(r"https?://[^\"']*mathjax", text, re.IGNORECASE), page.name
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)

@@ -26,16 +26,20 @@ def test_comparison_runs_its_problems_with_their_budget(monkeypatch):
     assert comparison.best_lr == best
     pd.testing.assert_frame_equal(comparison.sweep, table)
     shown = comparison.sweep_table()
-    assert sorted(shown.index) == ["Adam", "SGD"]
-    assert list(shown.columns) == sorted({lr for grid in studies.COMPARISON_LR_GRID.values()
-                                          for lr in grid})
-    for row in table.itertuples():
-        assert shown.loc[row.optimizer, row.lr] == round(row.train_loss_mean, 3)
+    assert list(shown.columns) == ["baseline", "peak step size", "final training loss (MLP)",
+                                   "chosen"]
+    assert list(shown["baseline"]) == list(table["optimizer"])
+    assert list(shown["peak step size"]) == [f"{lr:g}" for lr in table["lr"]]
+    assert list(shown["final training loss (MLP)"]) == [f"{loss:.3f}"
+                                                        for loss in table["train_loss_mean"]]
+    assert [(row["baseline"], float(row["peak step size"])) for _, row in shown.iterrows()
+            if row["chosen"] == "✓"] == list(best.items())
     assert comparison.baseline_configs() == {
         name: {"optimizer_kwargs": {"lr": lr}, "schedule": "warmup_cosine"}
         for name, lr in best.items()}
     values = comparison.glue_values()
     assert values["profile"] == "smoke" and values["sweep_seeds"] == 1
+    assert values["seeds_phrase"] == values["sweep_seeds_phrase"] == "one seed"
     assert (values["full_steps_mnist"], values["full_steps_digits"]) == (3, 3000)  # patched
     assert values["best_lr_SGD"] == best["SGD"] and isinstance(values["best_lr_Adam"], float)
     edges = studies.at_grid_edge(best, studies.COMPARISON_LR_GRID)

@@ -12,10 +12,41 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
 * :mod:`~deepoptim.studies.summaries`: the quantities the chapters read from a summary of runs
   (:func:`mean_of`, :func:`loss_ratio`, :func:`standardized_difference`);
 * :mod:`~deepoptim.studies.part1`: Part I's comparison of the line-search chapters
-  (:func:`setup_comparison`).
+  (:func:`setup_comparison`);
+* :mod:`~deepoptim.studies.verdicts`: measured values in words, both ways (:func:`joined`,
+  :func:`count_phrase`, :func:`share_verdict`, :func:`relative_phrase`,
+  :func:`relative_to`, :func:`clear_difference`, :func:`mean_spread`,
+  :func:`seeds_phrase`), and :mod:`~deepoptim.studies.part1_verdicts`, the sentences of
+  Part I's chapters built from them;
+* :mod:`~deepoptim.studies.display`: tables for readers (:func:`results_table`, :func:`show`);
+* :mod:`~deepoptim.studies.peers`: the authors' published SaLSa run through the same training
+  loop (:class:`ReferenceSaLSa`, :func:`run_reference`).
 """
 
+from deepoptim.studies.display import results_table, show
 from deepoptim.studies.part1 import COMPARISON_LR_GRID, Comparison, Problem, setup_comparison
+from deepoptim.studies.part1_verdicts import (
+    better_than_baselines,
+    budget_sentence,
+    expectation_phrase,
+    frequency_word,
+    gru_budget_sentence,
+    holds_verdict,
+    interpolation_verdict,
+    layerwise_verdict,
+    loss_halving_verdict,
+    overhead_verdict,
+    paper_accuracy_verdict,
+    reproduction_verdict,
+    roundoff_verdict,
+    search_cost_phrase,
+    seed_spread_sentence,
+    small_start_sentence,
+    spatial_prior_verdict,
+    step_scale_phrase,
+    wins_summary,
+)
+from deepoptim.studies.peers import ReferenceSaLSa, run_reference
 from deepoptim.studies.runs import (
     METRICS,
     RUN_KEYS,
@@ -27,6 +58,16 @@ from deepoptim.studies.runs import (
 )
 from deepoptim.studies.summaries import loss_ratio, mean_of, standardized_difference
 from deepoptim.studies.tuning import at_grid_edge, tune_lr
+from deepoptim.studies.verdicts import (
+    clear_difference,
+    count_phrase,
+    joined,
+    mean_spread,
+    relative_phrase,
+    relative_to,
+    seeds_phrase,
+    share_verdict,
+)
 
 __all__ = [
     "COMPARISON_LR_GRID",
@@ -34,15 +75,46 @@ __all__ = [
     "RUN_KEYS",
     "Comparison",
     "Problem",
+    "ReferenceSaLSa",
     "Runs",
     "at_grid_edge",
+    "better_than_baselines",
+    "budget_sentence",
+    "clear_difference",
     "concat_runs",
+    "count_phrase",
+    "expectation_phrase",
+    "frequency_word",
+    "gru_budget_sentence",
+    "holds_verdict",
+    "interpolation_verdict",
+    "joined",
+    "layerwise_verdict",
+    "loss_halving_verdict",
     "loss_ratio",
     "mean_of",
+    "mean_spread",
+    "overhead_verdict",
+    "paper_accuracy_verdict",
+    "relative_phrase",
+    "relative_to",
+    "reproduction_verdict",
+    "results_table",
+    "roundoff_verdict",
     "run_classifier",
     "run_grid",
+    "run_reference",
+    "search_cost_phrase",
+    "seed_spread_sentence",
+    "seeds_phrase",
     "setup_comparison",
+    "share_verdict",
+    "show",
+    "small_start_sentence",
+    "spatial_prior_verdict",
     "standardized_difference",
+    "step_scale_phrase",
     "tune_lr",
+    "wins_summary",
     "with_step_means",
 ]

@@ -10,6 +10,7 @@ chapter's profile, so the four chapters report one set of baseline numbers.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from ..data import ClassificationData
 from ..experiment import Experiment, get_profile
 from .runs import Runs, run_grid
 from .tuning import at_grid_edge, tune_lr
+from .verdicts import seeds_phrase
 
 __all__ = ["COMPARISON_LR_GRID", "Comparison", "Problem", "setup_comparison"]
 
@@ -95,9 +97,18 @@ class Comparison:
     sweep: pd.DataFrame
 
     def sweep_table(self) -> pd.DataFrame:
-        """The sweep for display: the mean final training loss on the MLP, a row per baseline
-        and a column per peak step size, to three decimals."""
-        return self.sweep.pivot(index="optimizer", columns="lr", values="train_loss_mean").round(3)
+        """The sweep for readers: a row per baseline and peak step size, in the sweep's order,
+        with the mean final training loss on the MLP to three decimals ("diverged" where it
+        is NaN) and a mark at the step size chosen."""
+        return pd.DataFrame({
+            "baseline": self.sweep["optimizer"].to_numpy(),
+            "peak step size": [f"{lr:g}" for lr in self.sweep["lr"]],
+            "final training loss (MLP)": [
+                "diverged" if math.isnan(loss) else f"{loss:.3f}"
+                for loss in self.sweep["train_loss_mean"]],
+            "chosen": ["✓" if self.best_lr[name] == lr else "" for name, lr in
+                       zip(self.sweep["optimizer"], self.sweep["lr"], strict=True)],
+        })
 
     def baseline_configs(self) -> dict[str, dict[str, Any]]:
         """:func:`run_grid` configurations of the tuned baselines, with the warm-up cosine."""
@@ -119,8 +130,10 @@ class Comparison:
 
         ``profile``; ``full_steps_mnist`` and ``full_steps_digits``, the MNIST-1D and digits
         budgets of the ``full`` profile, and ``full_seeds``, its number of seeds;
-        ``best_lr_<name>`` per baseline; ``sweep_seeds``, their number; and
-        ``bracket_verdict``, a sentence on whether the grid brackets each best step size.
+        ``best_lr_<name>`` per baseline; ``sweep_seeds``, their number; ``seeds_phrase`` and
+        ``sweep_seeds_phrase``, the comparison's and the sweep's seeds in words ("one seed",
+        "2 seeds"); and ``bracket_verdict``, a sentence on whether the grid brackets each best
+        step size.
         """
         edges = at_grid_edge(self.best_lr, COMPARISON_LR_GRID)
         verdict = ("Both lie inside their grids, so the optimum is bracketed" if not edges else
@@ -132,7 +145,9 @@ class Comparison:
                 "full_seeds": get_profile("full").n_seeds,
                 **{f"best_lr_{name}": float(lr) for name, lr in self.best_lr.items()},
                 "bracket_verdict": verdict,
-                "sweep_seeds": len(self.sweep_seeds)}
+                "sweep_seeds": len(self.sweep_seeds),
+                "seeds_phrase": seeds_phrase(len(self.seeds)),
+                "sweep_seeds_phrase": seeds_phrase(len(self.sweep_seeds))}
 
 
 def setup_comparison(experiment: Experiment) -> Comparison:

@@ -1,0 +1,127 @@
+"""Words for measured values: the phrases and verdicts the book's chapters put in their text.
+
+A sentence of a chapter that states a result is built from the result, so it cannot say more
+than was measured and reads right whichever way the measurement went. Each function here
+maps values to a phrase, covering both directions, ties, a single seed and a missing (NaN)
+value:
+
+* :func:`joined` and :func:`count_phrase`: lists and counts in words ("a, b and c", "2 of 3");
+* :func:`share_verdict`: a claim made for every case, held on some of them
+  ("agrees", "partly", "disagrees");
+* :func:`relative_phrase` and :func:`relative_to`: a ratio of two positive values, e.g. of
+  losses ("12% lower", "12% lower than Adam's");
+* :func:`clear_difference`: a difference in units of its standard error (Welch's statistic of
+  :func:`~deepoptim.studies.summaries.standardized_difference`): clear beyond two;
+* :func:`mean_spread` and :func:`seeds_phrase`: a mean with its spread over seeds, which one
+  seed leaves unknown (the value alone, not "± 0").
+
+Part I's chapter-specific sentences are built from these in
+:mod:`~deepoptim.studies.part1_verdicts`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .._checks import check_int_at_least
+
+__all__ = [
+    "clear_difference",
+    "count_phrase",
+    "joined",
+    "mean_spread",
+    "relative_phrase",
+    "relative_to",
+    "seeds_phrase",
+    "share_verdict",
+]
+
+
+def joined(items: Sequence[str], *, empty: str = "none") -> str:
+    """The items as an English list: "a", "a and b", "a, b and c"; ``empty`` for none."""
+    items = [str(item) for item in items]
+    if not items:
+        return empty
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _check_count(hits: int, total: int) -> None:
+    check_int_at_least("total", total, 1)
+    check_int_at_least("hits", hits, 0)
+    if hits > total:
+        raise ValueError(f"Invalid hits value: {hits!r} (at most total = {total})")
+
+
+def count_phrase(hits: int, total: int) -> str:
+    """``"hits of total"``, e.g. "0 of 3"; all of one case reads "1 of 1"."""
+    _check_count(hits, total)
+    return f"{hits} of {total}"
+
+
+def share_verdict(hits: int, total: int) -> str:
+    """The verdict on a claim made for every case that held in ``hits`` of ``total`` cases:
+    "agrees" (all), "partly" (some) or "disagrees" (none)."""
+    _check_count(hits, total)
+    return "agrees" if hits == total else "partly" if hits else "disagrees"
+
+
+def relative_phrase(ratio: float, *, tolerance: float = 0.005) -> str:
+    """A ratio ``a / b`` of two positive values as how ``a`` compares with ``b``.
+
+    "12% lower" below 1, "5% higher" above 1, "the same" within ``tolerance`` of 1 (which
+    also keeps "0% lower" from being printed), "not measured" for NaN.
+    """
+    if math.isnan(ratio):
+        return "not measured"
+    if ratio <= 0 or math.isinf(ratio):
+        raise ValueError(f"Invalid ratio value: {ratio!r} (a ratio of two positive values)")
+    if abs(ratio - 1) < tolerance:
+        return "the same"
+    return f"{1 - ratio:.0%} lower" if ratio < 1 else f"{ratio - 1:.0%} higher"
+
+
+def relative_to(ratio: float, reference: str) -> str:
+    """:func:`relative_phrase` against a named reference: "12% lower than tuned Adam's",
+    "the same as tuned Adam's", "not measured against tuned Adam's"."""
+    words = relative_phrase(ratio)
+    if words == "the same":
+        return f"the same as {reference}"
+    if words == "not measured":
+        return f"not measured against {reference}"
+    return f"{words} than {reference}"
+
+
+def clear_difference(statistic: float, *, threshold: float = 2.0) -> str:
+    """A difference ``a - b`` in units of its standard error, in words.
+
+    "clearly lower" below ``-threshold``, "clearly higher" above ``threshold``, "not clearly
+    different" in between (ties included), and "unknown" for NaN (a standard error of 0:
+    one seed each, or runs that all agree).
+    """
+    if threshold <= 0:
+        raise ValueError(f"Invalid threshold value: {threshold!r} (a positive number)")
+    if math.isnan(statistic):
+        return "unknown"
+    if statistic < -threshold:
+        return "clearly lower"
+    return "clearly higher" if statistic > threshold else "not clearly different"
+
+
+def mean_spread(mean: float, std: float, n: int, spec: str) -> str:
+    """A mean over ``n`` seeds with its standard deviation, each formatted with ``spec``
+    (e.g. ``".3f"``, ``".1%"``): "0.123 ± 0.004"; one seed leaves the spread unknown, so
+    the value stands alone; "not run" when the mean is NaN (no run)."""
+    check_int_at_least("n", n, 0)
+    if n == 0 or math.isnan(mean):
+        return "not run"
+    text = format(mean, spec)
+    return text if n == 1 or math.isnan(std) else f"{text} ± {format(std, spec)}"
+
+
+def seeds_phrase(n: int) -> str:
+    """"one seed" or "3 seeds"."""
+    check_int_at_least("n", n, 1)
+    return "one seed" if n == 1 else f"{n} seeds"

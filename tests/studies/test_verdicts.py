@@ -1,0 +1,75 @@
+"""Measured values in words: both directions, ties, one seed and missing values."""
+
+import math
+
+import pytest
+
+from deepoptim import studies
+
+
+def test_joined_lists_in_english():
+    assert studies.joined([]) == "none"
+    assert studies.joined([], empty="no problem") == "no problem"
+    assert studies.joined(["a"]) == "a"
+    assert studies.joined(["a", "b"]) == "a and b"
+    assert studies.joined(["a", "b", "c"]) == "a, b and c"
+
+
+def test_count_and_share_cover_none_some_and_all():
+    assert studies.count_phrase(0, 3) == "0 of 3"
+    assert studies.count_phrase(1, 1) == "1 of 1"
+    assert [studies.share_verdict(hits, 3) for hits in range(4)] == [
+        "disagrees", "partly", "partly", "agrees"]
+    assert studies.share_verdict(1, 1) == "agrees" and studies.share_verdict(0, 1) == "disagrees"
+
+
+@pytest.mark.parametrize("hits, total, message", [
+    (4, 3, "Invalid hits value: 4"), (-1, 3, "hits"), (0, 0, "total")])
+def test_counts_outside_their_range_are_errors(hits, total, message):
+    with pytest.raises(ValueError, match=message):
+        studies.count_phrase(hits, total)
+    with pytest.raises(ValueError, match=message):
+        studies.share_verdict(hits, total)
+
+
+def test_relative_phrase_reads_both_directions_and_ties():
+    assert studies.relative_phrase(0.88) == "12% lower"
+    assert studies.relative_phrase(1.05) == "5% higher"
+    assert studies.relative_phrase(3.66) == "266% higher"
+    assert studies.relative_phrase(1.0) == "the same"
+    assert studies.relative_phrase(0.998) == "the same"  # no "0% lower"
+    assert studies.relative_phrase(math.nan) == "not measured"
+    assert studies.relative_to(0.48, "Adam's") == "52% lower than Adam's"
+    assert studies.relative_to(1.0, "Adam's") == "the same as Adam's"
+    assert studies.relative_to(math.nan, "Adam's") == "not measured against Adam's"
+    for ratio in (0.0, -1.0, math.inf):
+        with pytest.raises(ValueError, match="Invalid ratio value"):
+            studies.relative_phrase(ratio)
+
+
+def test_clear_difference_needs_two_standard_errors_and_a_spread():
+    assert studies.clear_difference(-17.1) == "clearly lower"
+    assert studies.clear_difference(2.5) == "clearly higher"
+    assert studies.clear_difference(-2.0) == "not clearly different"  # the edge is not clear
+    assert studies.clear_difference(0.0) == "not clearly different"
+    assert studies.clear_difference(math.nan) == "unknown"
+    assert studies.clear_difference(1.5, threshold=1.0) == "clearly higher"
+    with pytest.raises(ValueError, match="Invalid threshold value: 0"):
+        studies.clear_difference(1.0, threshold=0)
+
+
+def test_mean_spread_shows_no_spread_for_one_seed():
+    assert studies.mean_spread(0.1234, 0.0046, 2, ".3f") == "0.123 ± 0.005"
+    assert studies.mean_spread(0.6543, 0.0, 1, ".1%") == "65.4%"  # not "± 0.0%"
+    assert studies.mean_spread(0.5, math.nan, 3, ".2f") == "0.50"
+    assert studies.mean_spread(math.nan, math.nan, 2, ".2f") == "not run"
+    assert studies.mean_spread(0.5, 0.1, 0, ".2f") == "not run"
+    with pytest.raises(ValueError, match="n"):
+        studies.mean_spread(0.5, 0.1, -1, ".2f")
+
+
+def test_seeds_phrase():
+    assert studies.seeds_phrase(1) == "one seed"
+    assert studies.seeds_phrase(5) == "5 seeds"
+    with pytest.raises(ValueError, match="n"):
+        studies.seeds_phrase(0)
