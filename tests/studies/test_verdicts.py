@@ -73,3 +73,47 @@ def test_seeds_phrase():
     assert studies.seeds_phrase(5) == "5 seeds"
     with pytest.raises(ValueError, match="n"):
         studies.seeds_phrase(0)
+
+
+def test_holds_and_times_cover_none_some_and_all():
+    assert studies.holds_verdict(True) == "agrees" and studies.holds_verdict(False) == "disagrees"
+    assert studies.holds_phrase(2, 2, "step sizes") == "holds"
+    assert studies.holds_phrase(1, 2, "step sizes") == "holds for 1 of 2 step sizes"
+    assert studies.holds_phrase(0, 2, "step sizes") == "is not reproduced"
+    assert [studies.times_phrase(k) for k in (0, 1, 7)] == ["never", "once", "7 times"]
+    with pytest.raises(ValueError, match="Invalid hits value: 3"):
+        studies.holds_phrase(3, 2, "step sizes")
+    with pytest.raises(ValueError, match="count"):
+        studies.times_phrase(-1)
+
+
+def test_every_phrase_counts_all_some_and_none():
+    assert studies.every_phrase("shrinks", 4, 4) == "shrinks in every run"
+    assert studies.every_phrase("shrinks", 1, 4) == "shrinks in 1 of 4 runs"
+    assert studies.every_phrase("shrinks", 0, 4) == "shrinks in none of the 4 runs"
+    assert studies.every_phrase("holds", 1, 2, "pair") == "holds in 1 of 2 pairs"
+    with pytest.raises(ValueError, match="Invalid hits value: 5"):
+        studies.every_phrase("shrinks", 5, 4)
+
+
+@pytest.mark.parametrize("low, high, verdict", [
+    (1.2, 1.3, "faster"), (0.7, 0.9, "slower"), (0.9, 1.1, "neither clearly faster nor slower"),
+    (1.0, 1.0, "neither clearly faster nor slower"),
+    (1.01, 1.01, "neither clearly faster nor slower"),
+    (0.97, 0.97, "neither clearly faster nor slower"), (math.nan, 1.2, "not measured")])
+def test_speed_verdict_needs_the_whole_range_clearly_on_one_side(low, high, verdict):
+    assert studies.speed_verdict(low, high) == verdict
+
+
+def test_speed_verdict_rejects_an_inverted_range():
+    with pytest.raises(ValueError, match="Invalid low value: 2.0"):
+        studies.speed_verdict(2.0, 1.0)
+
+
+def test_machine_phrase_names_the_device_of_the_run():
+    assert studies.machine_phrase("cpu", 2) == "a CPU with 2 cores"
+    assert studies.machine_phrase("cpu", None) == "a CPU"
+    assert studies.machine_phrase("cuda", 16, "NVIDIA H200") == "a GPU (NVIDIA H200)"
+    assert studies.machine_phrase("cuda", 16) == "a GPU"
+    with pytest.raises(ValueError, match="Invalid device_type value: 'tpu'"):
+        studies.machine_phrase("tpu", 8)

@@ -12,11 +12,18 @@ value:
   losses ("12% lower", "12% lower than Adam's");
 * :func:`clear_difference`: a difference in units of its standard error (Welch's statistic of
   :func:`~deepoptim.studies.summaries.standardized_difference`): clear beyond two;
+* :func:`holds_verdict` and :func:`holds_phrase`: a claim tested once ("agrees",
+  "disagrees"), and a prediction over several cases as a predicate ("holds for 1 of 2 ...");
+* :func:`times_phrase` and :func:`every_phrase`: how often something happened ("never",
+  "once", "in every run", "in none of the 4 runs");
+* :func:`speed_verdict`: a range of repeated speed-ups, clearly above or below 1 or neither;
 * :func:`mean_spread` and :func:`seeds_phrase`: a mean with its spread over seeds, which one
-  seed leaves unknown (the value alone, not "± 0").
+  seed leaves unknown (the value alone, not "± 0"), and :func:`machine_phrase`, the device a
+  chapter ran on.
 
-Part I's chapter-specific sentences are built from these in
-:mod:`~deepoptim.studies.part1_verdicts`.
+The chapter-specific sentences are built from these in
+:mod:`~deepoptim.studies.part1_verdicts` (Part I) and :mod:`~deepoptim.studies.part3`
+(Part III).
 """
 
 from __future__ import annotations
@@ -29,12 +36,18 @@ from .._checks import check_int_at_least
 __all__ = [
     "clear_difference",
     "count_phrase",
+    "every_phrase",
+    "holds_phrase",
+    "holds_verdict",
     "joined",
+    "machine_phrase",
     "mean_spread",
     "relative_phrase",
     "relative_to",
     "seeds_phrase",
     "share_verdict",
+    "speed_verdict",
+    "times_phrase",
 ]
 
 
@@ -66,6 +79,51 @@ def share_verdict(hits: int, total: int) -> str:
     "agrees" (all), "partly" (some) or "disagrees" (none)."""
     _check_count(hits, total)
     return "agrees" if hits == total else "partly" if hits else "disagrees"
+
+
+def holds_verdict(holds: bool) -> str:
+    """The verdict on a claim that was tested once: "agrees" or "disagrees"."""
+    return "agrees" if holds else "disagrees"
+
+
+def holds_phrase(hits: int, total: int, cases: str) -> str:
+    """How a prediction fared on ``total`` cases (``cases`` in the plural, e.g. "step sizes"),
+    as a sentence's predicate: "holds", "holds for 1 of 2 step sizes", "is not reproduced"."""
+    _check_count(hits, total)
+    if hits == total:
+        return "holds"
+    return f"holds for {hits} of {total} {cases}" if hits else "is not reproduced"
+
+
+def times_phrase(count: int) -> str:
+    """How often something happened: "never", "once", "7 times"."""
+    check_int_at_least("count", count, 0)
+    return "never" if count == 0 else "once" if count == 1 else f"{count} times"
+
+
+def every_phrase(verb: str, hits: int, total: int, noun: str = "run") -> str:
+    """In how many of ``total`` cases (``noun`` in the singular) something happened: "shrinks
+    in every run", "shrinks in 1 of 4 runs", "shrinks in none of the 4 runs"."""
+    _check_count(hits, total)
+    if hits == total:
+        return f"{verb} in every {noun}"
+    return f"{verb} in {hits} of {total} {noun}s" if hits else (
+        f"{verb} in none of the {total} {noun}s")
+
+
+def speed_verdict(low: float, high: float, *, margin: float = 0.05) -> str:
+    """Whether one program is faster than another over repeated timings, from the range
+    ``[low, high]`` of the ratios (the other's time over this one's): "faster" when the whole
+    range is above ``1 + margin``, "slower" when it is below ``1 / (1 + margin)``, "neither
+    clearly faster nor slower" otherwise (timings vary by a few percent between repeats),
+    "not measured" for NaN."""
+    if math.isnan(low) or math.isnan(high):
+        return "not measured"
+    if low > high:
+        raise ValueError(f"Invalid low value: {low!r} (at most high = {high!r})")
+    if low > 1 + margin:
+        return "faster"
+    return "slower" if high < 1 / (1 + margin) else "neither clearly faster nor slower"
 
 
 def relative_phrase(ratio: float, *, tolerance: float = 0.005) -> str:
@@ -125,3 +183,14 @@ def seeds_phrase(n: int) -> str:
     """"one seed" or "3 seeds"."""
     check_int_at_least("n", n, 1)
     return "one seed" if n == 1 else f"{n} seeds"
+
+
+def machine_phrase(device_type: str, cpu_count: int | None, gpu_name: str | None = None) -> str:
+    """The machine a chapter ran on, for its text: "a CPU with 2 cores", "a GPU (NVIDIA
+    H200)"; the count or the name is left out when unknown."""
+    if device_type == "cuda":
+        return f"a GPU ({gpu_name})" if gpu_name else "a GPU"
+    if device_type != "cpu":
+        raise ValueError(f"Invalid device_type value: {device_type!r} (expected 'cpu' or "
+                         "'cuda')")
+    return f"a CPU with {cpu_count} cores" if cpu_count else "a CPU"
