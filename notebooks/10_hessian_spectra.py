@@ -19,11 +19,12 @@
 #   {glue:text}`lanczos_cost_1e-4_text` for $\lambda_{\max}$ to $10^{-4}$.
 # * For full-batch gradient descent with step size $\eta$, the prediction that
 #   $\lambda_{\max}$ rises to the edge of stability $2/\eta$ and hovers there
-#   {glue:text}`eos_verdict` (two step sizes).
+#   {glue:text}`eos_verdict` ({glue:text}`eos_rates_text`).
 # * Running the chains of stochastic Lanczos side by side is {glue:text}`speed_verdict_uncached`
 #   than one after another ({glue:text}`speedup_uncached:.2f` times as fast) when the
 #   operator recomputes its graph, and {glue:text}`speed_verdict_cached` with a cached graph.
-# * This run: the {glue:text}`profile` profile, one seed, on {glue:text}`machine`.
+# * This run: the {glue:text}`profile` profile, seed {glue:text}`seed`, on
+#   {glue:text}`machine`.
 # ```
 #
 # The Hessian $H = \nabla^2 L(\theta)$ of a network's loss says how the loss bends around the
@@ -52,7 +53,6 @@ device = "auto"  # auto | cpu | cuda
 seed = 0
 
 # %% tags=["hide-input"]
-import os
 import statistics
 import time
 import warnings
@@ -85,10 +85,8 @@ plotting.use_book_style()
 if exp.device.type == "cpu":
     torch.set_num_threads(1)  # small networks: one thread is as fast, and timings are stable
 glue("profile", exp.profile.name, display=False)
-glue("machine", studies.machine_phrase(
-    exp.device.type, os.cpu_count(),
-    torch.cuda.get_device_name(exp.device) if exp.device.type == "cuda" else None),
-    display=False)
+glue("seed", exp.seed, display=False)
+glue("machine", studies.machine_phrase(exp.device), display=False)
 print(exp.describe())
 
 # %% [markdown]
@@ -251,7 +249,6 @@ w1 = scipy.stats.wasserstein_distance(density.nodes.ravel().numpy(), exact.numpy
 spread = float(exact[-1] - exact[0])
 
 # %% tags=["remove-input"]
-
 comparison = pd.DataFrame({
     "quantity": [f"lambda_{i + 1}" for i in range(k_top)] + ["lambda_min", "lambda_min+1",
                                                            "trace", "sum lambda^2 / n"],
@@ -699,6 +696,7 @@ for row in eos_table.itertuples():
         int(rises.sum()), len(rises), int((rises & (ratios[:-1] > 1)).sum()), row.lr),
         display=False)
 glue("eos_steps", eos_steps, display=False)
+glue("eos_rates_text", f"{len(eos_rates)} step sizes", display=False)
 studies.show(eos_table.rename(columns={
     "lr": "step size η", "2/lr": "2/η", "first step at 0.9 x 2/lr": "first step at 0.9 · 2/η",
     "median lambda_max / (2/lr) after": "median λmax / (2/η) from then on",
@@ -792,9 +790,6 @@ glue("repeats", repeats, display=False)
 glue("hvp_cost", statistics.median(cost["product"]) / gradient_time, display=False)
 glue("hvp_cost_cached", statistics.median(cost["cached product"]) / gradient_time,
      display=False)
-threads = torch.get_num_threads()
-glue("threads", threads, display=False)
-glue("threads_text", "one thread" if threads == 1 else f"{threads} threads", display=False)
 speed_verdicts = {"cached": studies.speed_verdict(speedup_low, speedup_high),
                   "uncached": studies.speed_verdict(*speedup_uncached[1:])}
 for key, verdict in speed_verdicts.items():
@@ -809,7 +804,7 @@ studies.show(pd.DataFrame({
 
 # %% [markdown]
 # With {glue:text}`speed_probes` probes of {glue:text}`speed_steps` steps
-# ({glue:text}`threads_text` on {glue:text}`machine`; medians over {glue:text}`repeats`
+# (on {glue:text}`machine`; medians over {glue:text}`repeats`
 # alternating repeats), the chains side by side run {glue:text}`speedup_uncached:.2f` times
 # as fast as one after another when the operator recomputes its gradient graph at every
 # call, where the chains of a batch share each step's forward and backward pass: batched is
@@ -819,9 +814,7 @@ studies.show(pd.DataFrame({
 # {glue:text}`speed_verdict_cached`; the cached serial run takes
 # {glue:text}`cached_vs_uncached:.2f` of the time of the uncached batched one. One product
 # costs {glue:text}`hvp_cost:.1f` gradients from scratch and {glue:text}`hvp_cost_cached:.1f`
-# with the cached graph. {glue:text}`batched_products` The benchmark
-# `benchmarks/bench_curvature.py` in the book's repository sets these against
-# hessian-eigenthings and curvlinops with SciPy's ARPACK, at equal accuracy and equal budget.
+# with the cached graph. {glue:text}`batched_products`
 #
 # ## The claims beside our measurements
 #
@@ -888,8 +881,9 @@ studies.show(claims.rename(columns={"ours": "measured here"}).drop(columns="publ
 #
 # ## Limitations
 #
-# * Scale: MLPs on MNIST-1D with a subset of {glue:text}`n_subset` samples, one seed in the
-#   training experiments; the `full` profile uses more samples, probes and steps on a GPU.
+# * Scale: MLPs on MNIST-1D with a subset of {glue:text}`n_subset` samples, and every
+#   experiment from the one seed {glue:text}`seed`; the `full` profile uses more samples,
+#   probes and steps.
 # * SLQ resolves outliers with one probe but the bulk only in distribution: its Gaussian
 #   smoothing ($\sigma$ here a fraction of the range) decides how much detail near zero is
 #   visible, and negative mass near zero is an estimate of the quadrature, not a count.

@@ -148,8 +148,7 @@ print(exp.describe())
 # No copy of the model is made and the model is never written to; at $c = 0$ the point is the
 # centre exactly. The arithmetic is that of the loop (one point costs the same multiply-adds
 # either way): batching removes per-call overhead and gives each kernel enough work for
-# several threads or a GPU. `benchmarks/bench_landscape.py` measures the throughput against
-# the loop and against the `loss-landscapes` package.
+# several threads or a GPU.
 #
 # The code is `deepoptim.landscape`: its modules `directions` (normalisations, random,
 # eigenvector and PCA directions), `surface` (batched evaluation), `trajectory` (checkpoint
@@ -634,8 +633,8 @@ glue("barrier_text", studies.mean_spread(
     + (" (mean ± standard deviation)" if len(pairs) > 1 else ""), display=False)
 for key, column in (("barrier", "has_barrier"), ("negative", "more_negative"),
                     ("sharper", "sharper")):
-    glue(f"verdict_{key}", f"holds for {int(pairs[column].sum())} of {len(pairs)} pairs",
-         display=False)
+    glue(f"verdict_{key}", studies.every_phrase("holds", int(pairs[column].sum()), len(pairs),
+                                                "pair"), display=False)
 ends_frame = pd.concat([  # every minimum once: its training-subset loss and top Ritz value
     pairs[["seeds", "loss_a", "top_a"]].set_axis(["seeds", "loss", "top"], axis=1),
     pairs[["seeds", "loss_b", "top_b"]].set_axis(["seeds", "loss", "top"], axis=1)],

@@ -98,6 +98,8 @@ def test_loss_rises_sentence_both_ways():
 def test_batched_products_sentence_follows_the_device():
     assert "On this run's GPU" in studies.batched_products_sentence("cuda")
     assert "On a CPU, as in this run" in studies.batched_products_sentence("cpu")
+    with pytest.raises(ValueError, match="Invalid device_type value: 'mps'"):
+        studies.batched_products_sentence("mps")
 
 
 # --- loss landscapes --------------------------------------------------------------------------
@@ -183,6 +185,22 @@ def test_penalty_effect_both_ways():
     assert studies.penalty_effect_phrase(0.92, 0.74) == "raises"
     assert studies.penalty_effect_phrase(0.92, 0.915) == "does not clearly change"
     assert studies.penalty_effect_phrase(NAN, 0.9) == "was not measured on"
+
+
+def test_proximal_gap_phrase_both_ways():
+    assert studies.proximal_gap_phrase(0.02, 0.60).startswith("the iterate has not yet followed")
+    assert studies.proximal_gap_phrase(0.58, 0.60).startswith("the iterate has followed")
+    assert studies.proximal_gap_phrase(0.70, 0.60).startswith("the iterate has followed")
+    assert studies.proximal_gap_phrase(NAN, 0.6) == (
+        "the two measures of sparsity were not both measured")
+
+
+@pytest.mark.parametrize("near, without, phrase", [
+    (0.8, 0.1, "cluster at ±1"), (0.3, 0.1, "move towards ±1, but most have not reached it"),
+    (0.1, 0.1, "are no closer to ±1 than without the penalty"),
+    (0.05, 0.1, "are no closer to ±1 than without the penalty"), (NAN, 0.1, "were not measured")])
+def test_binarised_weights_phrase_needs_more_than_without_the_penalty(near, without, phrase):
+    assert studies.binarised_weights_phrase(near, without) == phrase
 
 
 def test_weight_spike_phrase_both_ways():

@@ -1,8 +1,10 @@
 """Measured values in words: both directions, ties, one seed and missing values."""
 
 import math
+import os
 
 import pytest
+import torch
 
 from deepoptim import studies
 
@@ -92,6 +94,8 @@ def test_every_phrase_counts_all_some_and_none():
     assert studies.every_phrase("shrinks", 1, 4) == "shrinks in 1 of 4 runs"
     assert studies.every_phrase("shrinks", 0, 4) == "shrinks in none of the 4 runs"
     assert studies.every_phrase("holds", 1, 2, "pair") == "holds in 1 of 2 pairs"
+    assert studies.every_phrase("holds", 1, 1, "pair") == "holds in the one pair"
+    assert studies.every_phrase("holds", 0, 1, "pair") == "holds in no pair"
     with pytest.raises(ValueError, match="Invalid hits value: 5"):
         studies.every_phrase("shrinks", 5, 4)
 
@@ -110,10 +114,25 @@ def test_speed_verdict_rejects_an_inverted_range():
         studies.speed_verdict(2.0, 1.0)
 
 
-def test_machine_phrase_names_the_device_of_the_run():
-    assert studies.machine_phrase("cpu", 2) == "a CPU with 2 cores"
-    assert studies.machine_phrase("cpu", None) == "a CPU"
-    assert studies.machine_phrase("cuda", 16, "NVIDIA H200") == "a GPU (NVIDIA H200)"
-    assert studies.machine_phrase("cuda", 16) == "a GPU"
-    with pytest.raises(ValueError, match="Invalid device_type value: 'tpu'"):
-        studies.machine_phrase("tpu", 8)
+def test_machine_phrase_names_the_threads_and_cores_of_a_cpu():
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = studies.machine_phrase(torch.device("cpu"))
+        torch.set_num_threads(2)
+        two = studies.machine_phrase(torch.device("cpu"))
+    finally:
+        torch.set_num_threads(threads)
+    cores = os.cpu_count()
+    assert one == f"one thread of a CPU with {cores} cores" or cores == 1
+    assert two.startswith("2 threads of a CPU")
+    with pytest.raises(TypeError, match="device must be torch.device, got str"):
+        studies.machine_phrase("cpu")
+    with pytest.raises(ValueError, match="Invalid device value: device\\(type='meta'\\)"):
+        studies.machine_phrase(torch.device("meta"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_machine_phrase_names_the_gpu():
+    device = torch.device("cuda")
+    assert studies.machine_phrase(device) == f"a GPU ({torch.cuda.get_device_name(device)})"

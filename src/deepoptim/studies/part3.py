@@ -23,6 +23,7 @@ from .verdicts import count_phrase, every_phrase, holds_verdict, joined, share_v
 __all__ = [
     "anisotropy_verdict",
     "batched_products_sentence",
+    "binarised_weights_phrase",
     "early_share_phrase",
     "eos_phrase",
     "exact_match_verdict",
@@ -38,6 +39,7 @@ __all__ = [
     "outlier_gap_phrase",
     "penalty_effect_phrase",
     "products_phrase",
+    "proximal_gap_phrase",
     "quadratic_model_phrase",
     "random_cosine_phrase",
     "smooth_convergence_phrase",
@@ -207,10 +209,13 @@ def batched_products_sentence(device_type: str) -> str:
         return ("On this run's GPU the products of a batch are one vectorised pass "
                 "(vectorize=True, the default there), so chains side by side share the "
                 "kernels as well as the graph.")
+    if device_type != "cpu":
+        raise ValueError(f"Invalid device_type value: {device_type!r} (expected 'cpu' or "
+                         "'cuda')")
     return ("On a CPU, as in this run, the products of a batch are a loop of backward passes "
-            "(vectorize=False, the default there: a vectorised pass measured slower), so "
-            "a cached operator leaves chains side by side little to share; on a GPU the "
-            "products are vectorised, which is where batching chains is expected to pay most.")
+            "(vectorize=False, the library's default there), so with a cached graph chains "
+            "side by side share only the loop's overhead; on a GPU the products of a batch "
+            "are one vectorised pass, which is where batching chains is expected to pay most.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,6 +360,34 @@ def penalty_effect_phrase(with_penalty: float, without_penalty: float, *,
     if abs(difference) <= tolerance:
         return "does not clearly change"
     return "raises" if difference > 0 else "lowers"
+
+
+def proximal_gap_phrase(threshold_share: float, prox_share: float, *,
+                        gap: float = 0.05) -> str:
+    """ProxSGD's share of weights below the threshold against the share of exact zeros in its
+    proximal point: when the zeros exceed it by more than ``gap``, the iterate has not yet
+    followed its proximal point down to the threshold and the two measures disagree."""
+    if _missing(threshold_share, prox_share):
+        return "the two measures of sparsity were not both measured"
+    if prox_share > threshold_share + gap:
+        return ("the iterate has not yet followed its proximal point down to the threshold, "
+                "so sparsity by threshold and sparsity of x̂ disagree")
+    return "the iterate has followed its proximal point, and the two measures of sparsity agree"
+
+
+def binarised_weights_phrase(near: float, near_without: float, *, most: float = 0.5,
+                             tie: float = 0.01) -> str:
+    """Where a binarisation penalty left the weights, from the shares with :math:`|w| > 0.9`
+    with the penalty (``near``) and without it: "cluster at ±1" (more than ``most``), "move
+    towards ±1, but most have not reached it" (more than ``tie`` above ``near_without``),
+    or "are no closer to ±1 than without the penalty"."""
+    if _missing(near, near_without):
+        return "were not measured"
+    if near > most:
+        return "cluster at ±1"
+    if near > near_without + tie:
+        return "move towards ±1, but most have not reached it"
+    return "are no closer to ±1 than without the penalty"
 
 
 def weight_spike_phrase(prox_share: float, adam_share: float, *, tie: float = 0.01) -> str:

@@ -19,7 +19,7 @@ value:
 * :func:`speed_verdict`: a range of repeated speed-ups, clearly above or below 1 or neither;
 * :func:`mean_spread` and :func:`seeds_phrase`: a mean with its spread over seeds, which one
   seed leaves unknown (the value alone, not "± 0"), and :func:`machine_phrase`, the device a
-  chapter ran on.
+  chapter runs on.
 
 The chapter-specific sentences are built from these in
 :mod:`~deepoptim.studies.part1_verdicts` (Part I) and :mod:`~deepoptim.studies.part3`
@@ -29,7 +29,10 @@ The chapter-specific sentences are built from these in
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+
+import torch
 
 from .._checks import check_int_at_least
 
@@ -103,8 +106,11 @@ def times_phrase(count: int) -> str:
 
 def every_phrase(verb: str, hits: int, total: int, noun: str = "run") -> str:
     """In how many of ``total`` cases (``noun`` in the singular) something happened: "shrinks
-    in every run", "shrinks in 1 of 4 runs", "shrinks in none of the 4 runs"."""
+    in every run", "shrinks in 1 of 4 runs", "shrinks in none of the 4 runs"; of a single
+    case, "shrinks in the one run" or "shrinks in no run"."""
     _check_count(hits, total)
+    if total == 1:
+        return f"{verb} in the one {noun}" if hits else f"{verb} in no {noun}"
     if hits == total:
         return f"{verb} in every {noun}"
     return f"{verb} in {hits} of {total} {noun}s" if hits else (
@@ -185,12 +191,17 @@ def seeds_phrase(n: int) -> str:
     return "one seed" if n == 1 else f"{n} seeds"
 
 
-def machine_phrase(device_type: str, cpu_count: int | None, gpu_name: str | None = None) -> str:
-    """The machine a chapter ran on, for its text: "a CPU with 2 cores", "a GPU (NVIDIA
-    H200)"; the count or the name is left out when unknown."""
-    if device_type == "cuda":
-        return f"a GPU ({gpu_name})" if gpu_name else "a GPU"
-    if device_type != "cpu":
-        raise ValueError(f"Invalid device_type value: {device_type!r} (expected 'cpu' or "
-                         "'cuda')")
-    return f"a CPU with {cpu_count} cores" if cpu_count else "a CPU"
+def machine_phrase(device: torch.device) -> str:
+    """The machine a chapter runs on, as its text names it: the GPU by name ("a GPU (NVIDIA
+    H200)"), or the threads torch uses and the CPU's cores ("one thread of a CPU with 2
+    cores")."""
+    if not isinstance(device, torch.device):
+        raise TypeError(f"device must be torch.device, got {type(device).__name__}")
+    if device.type == "cuda":
+        return f"a GPU ({torch.cuda.get_device_name(device)})"
+    if device.type != "cpu":
+        raise ValueError(f"Invalid device value: {device!r} (expected a CPU or CUDA device)")
+    threads, cores = torch.get_num_threads(), os.cpu_count()
+    used = "one thread" if threads == 1 else f"{threads} threads"
+    return f"{used} of a CPU" + ("" if cores is None else
+                                 " with one core" if cores == 1 else f" with {cores} cores")
