@@ -203,8 +203,7 @@ axes[1].legend(fontsize=8)
 fig.tight_layout()
 glue("fig_pruning", fig, display=False)
 glue("shown_mu", f"{shown:g}", display=False)
-glue("spread_text", "mean ± one standard deviation over seeds" if exp.profile.n_seeds > 1
-     else "one seed", display=False)
+glue("spread_text", studies.spread_phrase(exp.profile.n_seeds), display=False)
 plt.close(fig)
 
 # %% [markdown]
@@ -483,9 +482,9 @@ glue("supernet_verdict", studies.nas_supernet_phrase(
 #
 # ## GSparsity's claims beside what we measured
 #
-# The claims are those of the GSparsity paper's abstract (AutoML-Conf 2022 workshop, part of
-# {cite:t}`chatzimichailidis2023thesis`), which reports them for ResNets on CIFAR-10 and
-# ImageNet and for DARTS' search space; here they meet a small CNN and a small search space.
+# The claims are those GSparsity makes in {cite:t}`chatzimichailidis2023thesis`, which reports
+# them for ResNets on CIFAR-10 and ImageNet and for DARTS' search space; here they meet a
+# small CNN and a small search space.
 
 # %% tags=["remove-input"]
 found_acc, supernet_acc = (float(acc.loc[k, "test_acc_mean"]) for k in ("found", "supernet"))
@@ -494,24 +493,24 @@ param_ratio = models.count_parameters(pruned_seq) / models.count_parameters(dens
 competitive = [nas_random.startswith(("better", "above")), found_acc >= supernet_acc - 0.02]
 claims = claims_table([
     {"claim": "group sparsity by ProxSGD prunes filters substantially at no loss of accuracy",
-     "source": "GSparsity paper 2022, abstract",
+     "source": "Chatzimichailidis 2023, thesis: GSparsity",
      "ours": f"{fewest:.0%} of the filters kept within one point of the unregularised "
              "accuracy (substantial: fewer than 75%)" if len(near) else
              "no regularised network within one point of the unregularised accuracy",
      "verdict": studies.holds_verdict(pruning_holds)},
     {"claim": "a pruned network is smaller and faster",
-     "source": "GSparsity paper 2022, abstract (filter pruning)",
+     "source": "Chatzimichailidis 2023, thesis: GSparsity, filter pruning",
      "ours": f"μ = {speed_mu:g}: {param_ratio:.0%} of the parameters, "
              f"{pruned_flops / dense_flops:.0%} of the FLOPs, {speed.median():.2f} times as "
              "fast",
      "verdict": studies.holds_verdict(pruned_flops < dense_flops and speed_word == "faster")},
     {"claim": "pruning the operations of the trained supernet costs no accuracy",
-     "source": "GSparsity paper 2022, abstract",
+     "source": "Chatzimichailidis 2023, thesis: GSparsity",
      "ours": f"supernet {float(search_acc):.1%}, pruned to {n_found} operations "
              f"{float(pruned_search_acc):.1%}",
      "verdict": studies.holds_verdict(same_function)},
     {"claim": "the search finds a well-performing architecture",
-     "source": "GSparsity paper 2022, abstract",
+     "source": "Chatzimichailidis 2023, thesis: GSparsity",
      "ours": f"found {found_acc:.1%}, random {random_acc:.1%}, supernet {supernet_acc:.1%}",
      "verdict": studies.share_verdict(sum(competitive), len(competitive))},
 ])

@@ -236,6 +236,12 @@ def test_nas_supernet_phrase_is_two_sided(found, supernet, phrase):
 
 
 def test_flops_speed_phrase_against_the_flops_prediction():
-    assert studies.flops_speed_phrase(1.86, 0.26).startswith("The time falls much less")
-    assert studies.flops_speed_phrase(3.9, 0.26).startswith("The time falls about as much")
+    assert studies.flops_speed_phrase(1.86, 0.26) == (
+        "The FLOPs alone predict a speed-up of 3.85: the time falls less than the FLOPs, as "
+        "the fixed costs of each layer do not shrink with its filters.")
+    assert studies.flops_speed_phrase(1.09, 0.78).endswith("falls less than the FLOPs, as the "
+                                                           "fixed costs of each layer do not "
+                                                           "shrink with its filters.")
+    assert studies.flops_speed_phrase(3.9, 0.26).endswith("falls about as much as the FLOPs.")
+    assert studies.flops_speed_phrase(5.0, 0.26).endswith("falls more than the FLOPs.")
     assert studies.flops_speed_phrase(NAN, 0.26).startswith("The speed-up was not measured")

@@ -136,3 +136,10 @@ def test_machine_phrase_names_the_threads_and_cores_of_a_cpu():
 def test_machine_phrase_names_the_gpu():
     device = torch.device("cuda")
     assert studies.machine_phrase(device) == f"a GPU ({torch.cuda.get_device_name(device)})"
+
+
+def test_spread_phrase_says_one_seed_has_no_spread():
+    assert studies.spread_phrase(3) == "mean ± one standard deviation over 3 seeds"
+    assert studies.spread_phrase(1) == "one seed, so no spread"
+    with pytest.raises(ValueError, match="n"):
+        studies.spread_phrase(0)

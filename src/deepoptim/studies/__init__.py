@@ -17,7 +17,8 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   :func:`count_phrase`, :func:`share_verdict`, :func:`holds_verdict`, :func:`holds_phrase`,
   :func:`times_phrase`, :func:`every_phrase`, :func:`speed_verdict`,
   :func:`relative_phrase`, :func:`relative_to`, :func:`clear_difference`,
-  :func:`mean_spread`, :func:`seeds_phrase`, :func:`machine_phrase`), and the sentences of
+  :func:`mean_spread`, :func:`spread_phrase`, :func:`seeds_phrase`,
+  :func:`machine_phrase`), and the sentences of
   the chapters built from them: :mod:`~deepoptim.studies.part1_verdicts` for Part I,
   :mod:`~deepoptim.studies.part3` for Part III;
 * :mod:`~deepoptim.studies.display`: tables for readers (:func:`results_table`, :func:`show`);
@@ -101,6 +102,7 @@ from deepoptim.studies.verdicts import (
     seeds_phrase,
     share_verdict,
     speed_verdict,
+    spread_phrase,
     times_phrase,
 )
 
@@ -175,6 +177,7 @@ __all__ = [
     "spatial_prior_verdict",
     "spectrum_shape",
     "speed_verdict",
+    "spread_phrase",
     "standardized_difference",
     "step_scale_phrase",
     "times_phrase",

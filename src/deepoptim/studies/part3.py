@@ -442,20 +442,18 @@ def nas_supernet_phrase(found: float, supernet: float, *, tolerance: float = 0.0
     return f"within {points} of"
 
 
-def flops_speed_phrase(speedup: float, flop_ratio: float, *, share: float = 0.8) -> str:
+def flops_speed_phrase(speedup: float, flop_ratio: float, *, tolerance: float = 0.1) -> str:
     """A pruned network's measured speed-up against the one its FLOPs predict
-    (``1 / flop_ratio``): it falls short when below ``share`` of the prediction."""
-    if _missing(speedup, flop_ratio) or flop_ratio <= 0:
+    (``1 / flop_ratio``), as a sentence: the time falls less than the FLOPs, about as much
+    (within ``tolerance``, relative) or more."""
+    if _missing(speedup, flop_ratio) or flop_ratio <= 0 or speedup <= 0:
         return "The speed-up was not measured against the FLOPs."
-    if speedup < share / flop_ratio:
-        return ("The time falls much less than the FLOPs: the fixed costs of each layer do not "
-                "shrink with its filters.")
-    return "The time falls about as much as the FLOPs, or more."
-
-
-def machine_phrase(device_type: str, cpu_count: int | None, gpu_name: str | None = None) -> str:
-    """The machine a chapter ran on, for its text: "a CPU with 2 cores", "a GPU (NVIDIA
-    H200)"."""
-    if device_type == "cuda":
-        return f"a GPU ({gpu_name})" if gpu_name else "a GPU"
-    return f"a CPU with {cpu_count} cores" if cpu_count else "a CPU"
+    predicted = 1 / flop_ratio
+    share = speedup / predicted
+    start = f"The FLOPs alone predict a speed-up of {predicted:.2f}: the time falls"
+    if share < 1 - tolerance:
+        return (f"{start} less than the FLOPs, as the fixed costs of each layer do not shrink "
+                "with its filters.")
+    if share > 1 + tolerance:
+        return f"{start} more than the FLOPs."
+    return f"{start} about as much as the FLOPs."

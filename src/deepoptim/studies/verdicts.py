@@ -17,9 +17,9 @@ value:
 * :func:`times_phrase` and :func:`every_phrase`: how often something happened ("never",
   "once", "in every run", "in none of the 4 runs");
 * :func:`speed_verdict`: a range of repeated speed-ups, clearly above or below 1 or neither;
-* :func:`mean_spread` and :func:`seeds_phrase`: a mean with its spread over seeds, which one
-  seed leaves unknown (the value alone, not "± 0"), and :func:`machine_phrase`, the device a
-  chapter runs on.
+* :func:`mean_spread`, :func:`spread_phrase` and :func:`seeds_phrase`: a mean with its
+  spread over seeds, which one seed leaves unknown (the value alone, not "± 0"), and
+  :func:`machine_phrase`, the device a chapter runs on.
 
 The chapter-specific sentences are built from these in
 :mod:`~deepoptim.studies.part1_verdicts` (Part I) and :mod:`~deepoptim.studies.part3`
@@ -50,6 +50,7 @@ __all__ = [
     "seeds_phrase",
     "share_verdict",
     "speed_verdict",
+    "spread_phrase",
     "times_phrase",
 ]
 
@@ -183,6 +184,14 @@ def mean_spread(mean: float, std: float, n: int, spec: str) -> str:
         return "not run"
     text = format(mean, spec)
     return text if n == 1 or math.isnan(std) else f"{text} ± {format(std, spec)}"
+
+
+def spread_phrase(n: int) -> str:
+    """What an error bar over ``n`` seeds shows: "mean ± one standard deviation over 3 seeds",
+    or for one seed "one seed, so no spread"."""
+    check_int_at_least("n", n, 1)
+    return ("one seed, so no spread" if n == 1
+            else f"mean ± one standard deviation over {seeds_phrase(n)}")
 
 
 def seeds_phrase(n: int) -> str:
