@@ -611,7 +611,8 @@ studies.show(summary.reset_index().rename(columns={
 # ```
 #
 # In the picture of {cite:t}`sagun2017empirical` and {cite:t}`ghorbani2019investigation`,
-# training pushes a few outliers far out of a bulk that stays near zero. Here
+# training pushes a few outliers, about one per class (here ten), far out of a bulk that
+# stays near zero. Here
 # $\lambda_{\max}$ {glue:text}`growth_phrase` from initialisation to the end. The spectral mass
 # below $-1\%$ of $\lambda_{\max}$, estimated from the quadrature
 # ({glue:text}`negative_start:.0%` at initialisation for SGD at 0.01),

@@ -780,18 +780,19 @@ claims = claims_table([
      "verdict": studies.share_verdict(described, len(trajectories))},
     {"claim": "between independently trained minima the loss rises to a barrier",
      "source": "Goodfellow et al. 2015; Frankle et al. 2020",
-     "ours": f"barrier near the middle for {studies.count_phrase(hits['has_barrier'], n_pairs)} "
-             "pairs (more than 10% of the end losses, at 0.25 ≤ α ≤ 0.75)",
+     "ours": "barrier near the middle for "
+             f"{studies.count_phrase(hits['has_barrier'], n_pairs, 'pair')} (more than 10% of "
+             "the end losses, at 0.25 ≤ α ≤ 0.75)",
      "verdict": studies.share_verdict(hits["has_barrier"], n_pairs)},
     {"claim": "between the minima the curvature is more negative than at them",
      "source": "Chatzimichailidis 2023, thesis: spectra between minima",
      "ours": f"smallest Ritz value at α = 0.5 below both ends for "
-             f"{studies.count_phrase(hits['more_negative'], n_pairs)} pairs",
+             f"{studies.count_phrase(hits['more_negative'], n_pairs, 'pair')}",
      "verdict": studies.share_verdict(hits["more_negative"], n_pairs)},
     {"claim": "between the minima the top of the spectrum is sharper than at them",
      "source": "Chatzimichailidis 2023, thesis: spectra between minima",
      "ours": f"largest Ritz value at α = 0.5 above both ends for "
-             f"{studies.count_phrase(hits['sharper'], n_pairs)} pairs",
+             f"{studies.count_phrase(hits['sharper'], n_pairs, 'pair')}",
      "verdict": studies.share_verdict(hits["sharper"], n_pairs)},
 ])
 glue_claims(claims, seeds=sorted(minima))

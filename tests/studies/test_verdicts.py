@@ -20,6 +20,8 @@ def test_joined_lists_in_english():
 def test_count_and_share_cover_none_some_and_all():
     assert studies.count_phrase(0, 3) == "0 of 3"
     assert studies.count_phrase(1, 1) == "1 of 1"
+    assert studies.count_phrase(0, 3, "pair") == "0 of 3 pairs"
+    assert studies.count_phrase(0, 1, "pair") == "0 of 1 pair"
     assert [studies.share_verdict(hits, 3) for hits in range(4)] == [
         "disagrees", "partly", "partly", "agrees"]
     assert studies.share_verdict(1, 1) == "agrees" and studies.share_verdict(0, 1) == "disagrees"

@@ -72,10 +72,12 @@ def _check_count(hits: int, total: int) -> None:
         raise ValueError(f"Invalid hits value: {hits!r} (at most total = {total})")
 
 
-def count_phrase(hits: int, total: int) -> str:
-    """``"hits of total"``, e.g. "0 of 3"; all of one case reads "1 of 1"."""
+def count_phrase(hits: int, total: int, noun: str | None = None) -> str:
+    """``"hits of total"``, e.g. "0 of 3"; all of one case reads "1 of 1". With a ``noun`` in
+    the singular it follows in the number of ``total``: "0 of 3 pairs", "0 of 1 pair"."""
     _check_count(hits, total)
-    return f"{hits} of {total}"
+    text = f"{hits} of {total}"
+    return text if noun is None else f"{text} {noun}" + ("" if total == 1 else "s")
 
 
 def share_verdict(hits: int, total: int) -> str:
