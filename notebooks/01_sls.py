@@ -121,20 +121,16 @@ print(exp.describe())
 # ## The algorithm
 #
 # With the initial step size $\eta_{-1}$, $c$, $\beta_b$, a growth $\gamma \ge 1$ and $n_b$
-# steps per epoch, step $k$ of SLS is
+# steps per epoch, step $k$ of SLS is:
 #
-# $$
-# \begin{aligned}
-# &g_k = \nabla f_k(w_k) && \text{(one forward and backward pass)}\\
-# &\eta \leftarrow \operatorname{reset}(\eta_{k-1}) &&
-#   \text{grow: } \gamma^{1/n_b}\eta_{k-1};\ \text{keep: } \eta_{k-1};\
-#   \text{initial: } \eta_{-1}\\
-# &\textbf{while } f_k(w_k - \eta g_k) > f_k(w_k) - c\,\eta\,\|g_k\|^2
-#   \textbf{ and } \text{fewer than } 100 \text{ trials:}\quad \eta \leftarrow \beta_b\,\eta
-#   && \text{(one forward pass each)}\\
-# &w_{k+1} = w_k - \eta\, g_k, \qquad \eta_k = \eta .
-# \end{aligned}
-# $$
+# ```{admonition} Algorithm: one step of SLS
+# 1. $g_k = \nabla f_k(w_k)$ (one forward and backward pass).
+# 2. The first trial step is $\eta \leftarrow \operatorname{reset}(\eta_{k-1})$: grown,
+#    $\gamma^{1/n_b}\eta_{k-1}$; kept, $\eta_{k-1}$; or the initial $\eta_{-1}$.
+# 3. While $f_k(w_k - \eta g_k) > f_k(w_k) - c\,\eta\,\|g_k\|^2$ and fewer than 100 trials
+#    were made: $\eta \leftarrow \beta_b\,\eta$ (one forward pass each).
+# 4. $w_{k+1} = w_k - \eta\, g_k$ and $\eta_k = \eta$.
+# ```
 #
 # The defaults are the authors' $c = 0.1$, $\beta_b = 0.9$, $\gamma = 2$, $\eta_{-1} = 1$. The
 # reset rule decides where each search starts, and it decides the cost:

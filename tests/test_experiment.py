@@ -44,6 +44,16 @@ def test_cuda_device_without_cuda_is_rejected(monkeypatch):
         experiment.resolve_device("cuda")
 
 
+def test_device_label_names_what_auto_resolved_to(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert experiment.device_label("auto") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: f"GPU number {index}")
+    assert experiment.device_label("auto") == "cuda:1 (GPU number 1)"
+    assert experiment.device_label("cuda:0") == "cuda:0 (GPU number 0)"
+
+
 def test_garbage_device_is_rejected():
     with pytest.raises(ValueError, match="Invalid device value: 'gpu0'"):
         experiment.resolve_device("gpu0")
@@ -101,41 +111,3 @@ def test_summarize_names_missing_columns():
     with pytest.raises(ValueError, match="loss"):
         experiment.summarize(pd.DataFrame([dict(opt="a", acc=1.0)]), by=["opt"],
                              metrics=["loss"])
-
-
-def summary_of_two_configs():
-    records = [dict(opt="a", loss=0.5, acc=0.7), dict(opt="a", loss=0.7, acc=0.9),
-               dict(opt="b", loss=0.12345, acc=0.5)]
-    return experiment.summarize(records, by=["opt"], metrics=["loss", "acc"])
-
-
-def test_mean_std_table_writes_mean_and_std_as_text():
-    summary = summary_of_two_configs()
-    table = experiment.mean_std_table(summary, {"training loss": ("loss", "{:.3f} ± {:.2g}"),
-                                                "acc": ("acc", "{:.1%}")}, index=["opt"])
-    std = np.std([0.5, 0.7], ddof=1)
-    assert table.loc["a", "training loss"] == f"{0.6:.3f} ± {std:.2g}"
-    assert table.loc["b", "training loss"] == "0.123 ± 0"
-    assert list(table["acc"]) == ["80.0%", "50.0%"]  # one field: the mean alone
-    assert list(table.columns) == ["training loss", "acc", "n"] and list(table["n"]) == [2, 1]
-    assert list(table.index) == ["a", "b"]
-
-
-@pytest.mark.parametrize("columns, error, match", [
-    ({}, ValueError, "Invalid columns value"),
-    ({"x": ("time", "{:.1f}")}, ValueError, r"Invalid column value: \['time_mean', 'time_std'\]"),
-    ({"x": ("loss", "{:.1f} ± {:.1f} ± {:.1f}")}, ValueError, "Invalid template value"),
-    ({"x": ("loss", "{mean:.1f}")}, ValueError, "Invalid template value: '{mean:.1f}'"),
-    ({"x": ("loss", "{:d}")}, ValueError, r"Invalid template value: '\{:d\}'"),
-    ({"x": ("loss", "loss")}, ValueError, "Invalid template value: 'loss'"),
-    ({"x": ("loss", 3)}, TypeError, "template must be a str, got int"),
-])
-def test_mean_std_table_rejects_bad_input(columns, error, match):
-    with pytest.raises(error, match=match):
-        experiment.mean_std_table(summary_of_two_configs(), columns, index=["opt"])
-
-
-def test_mean_std_table_names_a_missing_index():
-    with pytest.raises(ValueError, match=r"Invalid column value: \['model'\]"):
-        experiment.mean_std_table(summary_of_two_configs(), {"x": ("loss", "{:.1f}")},
-                                  index=["model"])

@@ -68,7 +68,7 @@ from pathlib import Path
 import torch
 
 from ._checks import check_int_at_least
-from .experiment import PROFILES
+from .experiment import PROFILES, device_label
 
 __all__ = [
     "ChapterRun",
@@ -240,6 +240,7 @@ def execute_chapter(chapter: Path, root: Path, parameters: dict, *, force: bool 
         if "parameters" in tags or "injected-parameters" in tags:
             tags.append("remove-cell")
     executed.metadata[METADATA_KEY] = {"hash": key, "parameters": parameters,
+                                       "ran_on": device_label(parameters.get("device", "auto")),
                                        "seconds": round(seconds, 2)}
     nbformat.write(executed, scratch)
     executed_dir.mkdir(parents=True, exist_ok=True)

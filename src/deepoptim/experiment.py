@@ -12,8 +12,8 @@ decides the scale of everything the chapter runs:
 Chapters read the shared knobs (``n_seeds``, ``train_steps``, ...) and choose their own
 values per profile with :meth:`Profile.pick`. Repeated runs over seeds go through
 :func:`run_seeds`, :func:`summarize` reduces a list of result records (plain dicts)
-to mean, standard deviation and count per configuration, and :func:`mean_std_table`
-writes such a summary as a table of "mean ± std" texts.
+to mean, standard deviation and count per configuration, and
+:func:`deepoptim.studies.display.results_table` shows such a summary to readers.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import dataclasses
 import os
 import platform
 import random
-import string
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,8 +35,8 @@ __all__ = [
     "PROFILES",
     "Experiment",
     "Profile",
+    "device_label",
     "get_profile",
-    "mean_std_table",
     "resolve_device",
     "run_seeds",
     "seed_everything",
@@ -114,6 +113,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
+def device_label(device: str | torch.device = "auto") -> str:
+    """The device ``device`` resolves to, in words: ``"cpu"`` or ``"cuda:0 (<GPU name>)"``."""
+    resolved = resolve_device(device)
+    if resolved.type != "cuda":
+        return str(resolved)
+    index = torch.cuda.current_device() if resolved.index is None else resolved.index
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy's global generator and torch (CPU and CUDA)."""
     check_int_at_least("seed", seed, 0)
@@ -186,46 +194,3 @@ def summarize(
     counts = grouped.size().rename("n")
     columns = [c for m in metrics for c in (f"{m}_mean", f"{m}_std")]
     return means.join(stds)[columns].join(counts).reset_index()
-
-
-def _check_template(template: str) -> None:
-    """Require a ``str.format`` template of the mean (field 0) and optionally the std (1)."""
-    if not isinstance(template, str):
-        raise TypeError(f"template must be a str, got {type(template).__name__}")
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-        template.format(0.0, 0.0)
-    except (ValueError, IndexError, KeyError) as error:
-        raise ValueError(f"Invalid template value: {template!r} ({error})") from error
-    if not fields or any(f not in ("", "0", "1") for f in fields):
-        raise ValueError(f"Invalid template value: {template!r} (expected fields of the mean "
-                         "and the std, e.g. '{:.3f} ± {:.3f}')")
-
-
-def mean_std_table(
-    summary: pd.DataFrame,
-    columns: Mapping[str, tuple[str, str]],
-    index: Sequence[str],
-) -> pd.DataFrame:
-    """A table for display of a :func:`summarize` frame: a text column per metric, and ``n``.
-
-    ``columns`` maps a column's label to ``(metric, template)``; its text in a row is
-    ``template.format(mean, std)`` of that row's ``<metric>_mean`` and ``<metric>_std``, e.g.
-    ``"{:.3f} ± {:.3f}"`` for "0.123 ± 0.004", or ``"{:.2f}"`` for the mean alone. The rows
-    keep the summary's order, indexed by the ``index`` columns.
-    """
-    if not columns:
-        raise ValueError("Invalid columns value: {} (give at least one metric)")
-    needed = [*index, *(f"{metric}_{stat}" for metric, _ in columns.values()
-                        for stat in ("mean", "std")), "n"]
-    absent = [c for c in needed if c not in summary.columns]
-    if absent:
-        raise ValueError(f"Invalid column value: {absent} not in the summary "
-                         f"{list(summary.columns)}")
-    for _, template in columns.values():
-        _check_template(template)
-    table = summary.copy()
-    for label, (metric, template) in columns.items():
-        table[label] = [template.format(m, s) for m, s in
-                        zip(summary[f"{metric}_mean"], summary[f"{metric}_std"], strict=True)]
-    return table.set_index(list(index))[[*columns, "n"]]

@@ -15,9 +15,11 @@ and generates two Markdown pages under ``book/generated/``:
   for the whole book; ``book/intro.md`` includes it.
 
 The pages are made only of the chapters' recorded values, so the overview cannot disagree
-with the chapters. A verdict is counted by its first word: ``agrees``, ``partly`` or
-``disagrees`` (``"disagrees: the exact slope is free"`` is a disagreement); any other
-wording counts as ``other`` and is shown in full on the claims page.
+with the chapters. A verdict is counted by the words ``agrees``, ``partly`` and ``disagrees``
+it contains: one kind alone is that kind (``"disagrees: the exact slope is free"`` is a
+disagreement, ``"MLP: agrees; CNN: agrees"`` an agreement), several kinds are ``partly``
+(``"MLP: agrees; CNN: disagrees"``), none is ``other``; every verdict is shown in full on the
+claims page.
 
 A page is written atomically (a temporary file renamed into place) and only when its content
 changes, so an unchanged ledger does not make Sphinx rebuild the pages that include it.
@@ -58,8 +60,9 @@ __all__ = [
 GENERATED_DIR = Path("book") / "generated"
 CLAIMS_PAGE = GENERATED_DIR / "claims.md"
 AT_A_GLANCE_PAGE = GENERATED_DIR / "at_a_glance.md"
-#: The kinds a verdict is counted as, by its first word; anything else is ``"other"``.
+#: The kinds a verdict is counted as (see :func:`verdict_kind`).
 VERDICT_KINDS = ("agrees", "partly", "disagrees", "other")
+_KIND_WORDS = re.compile(r"\b(agrees|partly|disagrees)\b", re.IGNORECASE)
 
 _HEADERS = {"claim": "Claim", "source": "Source", "published": "Published",
             "ours": "What we measured", "verdict": "Verdict"}
@@ -73,7 +76,8 @@ class ChapterClaims:
     """One executed chapter as the ledger shows it.
 
     ``doc`` is its path in the book without suffix (``book/executed/01_sls``), ``run`` the
-    parameters it was executed with (``profile``, ``device``, ``seed``), ``seeds`` and
+    parameters it was executed with (``profile``, ``device``, ``seed``; ``device`` is the one
+    it ran on, e.g. ``"cpu"`` for ``"auto"``, when the run recorded it), ``seeds`` and
     ``claims`` its recorded seeds and claims rows (``claims`` is ``None`` when it recorded none).
     """
 
@@ -101,11 +105,13 @@ def markdown_text(text: str) -> str:
 
 
 def verdict_kind(verdict: str) -> str:
-    """The kind a verdict counts as: its first word (``agrees``, ``partly``, ``disagrees``),
-    case and trailing punctuation aside, or ``"other"``."""
-    words = str(verdict).split()
-    first = words[0].lower().rstrip(":;,.") if words else ""
-    return first if first in VERDICT_KINDS[:-1] else "other"
+    """The kind a verdict counts as, from the words ``agrees``, ``partly`` and ``disagrees``
+    in it (whole words, any case): the one kind it names, ``"partly"`` when it names several
+    (one case agrees, another does not), ``"other"`` when it names none."""
+    kinds = {word.lower() for word in _KIND_WORDS.findall(str(verdict))}
+    if not kinds:
+        return "other"
+    return kinds.pop() if len(kinds) == 1 else "partly"
 
 
 def _toc_files(entry: Any) -> Iterator[str]:
@@ -157,11 +163,13 @@ def read_chapters(root: Path) -> list[ChapterClaims]:
     for doc in docs:
         path = root / f"{doc}.ipynb"
         notebook = json.loads(path.read_text())
-        run = notebook.get("metadata", {}).get(METADATA_KEY, {}).get("parameters")
+        metadata = notebook.get("metadata", {}).get(METADATA_KEY, {})
+        run = metadata.get("parameters")
         if not isinstance(run, dict) or not {"profile", "device"} <= run.keys():
             raise ValueError(f"Invalid chapter value: {str(path)!r} (no run parameters under "
                              f"metadata[{METADATA_KEY!r}]; execute it with "
                              "`python -m deepoptim.book run`)")
+        run = {**run, "device": metadata.get("ran_on", run["device"])}
         title = _title(notebook, default=Path(doc).name)
         record = read_claims(notebook)
         if record is None:
@@ -217,8 +225,10 @@ def claims_page(chapters: Sequence[ChapterClaims]) -> str:
                          for row in chapter.claims], "l" * len(COLUMNS))
     silent = sum(chapter.claims is None for chapter in chapters)
     lines += ["", "## Verdicts across the book", "",
-              "A verdict is counted by its first word: *agrees*, *partly* or *disagrees*; any "
-              "other wording is counted as *other*.", ""]
+              "A verdict is counted by the words *agrees*, *partly* and *disagrees* in it: "
+              "a verdict that names one of them counts as that one, a verdict that names "
+              "several (one case agrees, another does not) as *partly*, and a verdict that "
+              "names none as *other*.", ""]
     lines += _table(["Verdict", "Claims"],
                     [*([kind, str(totals[kind])] for kind in VERDICT_KINDS),
                      ["all", str(sum(totals.values()))]], "lr")

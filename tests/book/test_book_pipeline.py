@@ -74,6 +74,7 @@ def test_execute_then_cache_then_force(tiny_book):
         cell = next(c for c in executed.cells if tag in c.metadata.get("tags", []))
         assert "remove-cell" in cell.metadata["tags"]
     assert executed.metadata["deepoptim"]["parameters"] == SMOKE
+    assert executed.metadata["deepoptim"]["ran_on"] == "cpu"
 
     assert book.execute_chapter(chapter, tiny_book, SMOKE).status == "cached"
     assert book.execute_chapter(chapter, tiny_book, SMOKE, force=True).status == "executed"
@@ -176,7 +177,7 @@ def test_parallel_workers_each_see_one_cuda_device(four_chapters, tmp_path, monk
     for stem in ("02_third", "03_fourth"):
         write_chapter(four_chapters, stem, "import os\nprint(os.environ['CUDA_VISIBLE_DEVICES'])")
     chapters = book.select_chapters(four_chapters, ["02", "03"])
-    runs = list(book.run_chapters(chapters, four_chapters, {**SMOKE, "device": "cuda"}, jobs=2))
+    runs = list(book.run_chapters(chapters, four_chapters, {**SMOKE, "device": "auto"}, jobs=2))
     for run in runs:
         seen = [t for t in outputs(run.output) if t.strip() in ("3", "5")]
         assert len(seen) == 1, outputs(run.output)  # one device, not "3,5"

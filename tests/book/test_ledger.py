@@ -57,13 +57,17 @@ def glue_output(name: str, value) -> dict:
         metadata={"scrapbook": {"mime_prefix": "application/papermill.record/", "name": name}})
 
 
-def write_executed(root: Path, stem: str, title: str, run: dict, record: dict | None) -> Path:
+def write_executed(root: Path, stem: str, title: str, run: dict, record: dict | None,
+                   ran_on: str | None = None) -> Path:
     """An executed chapter as the pipeline leaves it: a title, code cells with glued values, the
-    run's parameters in the notebook's metadata, and the claims record when there is one."""
+    run's parameters (and the device it ran on, when given) in the notebook's metadata, and the
+    claims record when there is one."""
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
     notebook.metadata[book.METADATA_KEY] = {"hash": "0" * 64, "parameters": run, "seconds": 1.0}
+    if ran_on is not None:
+        notebook.metadata[book.METADATA_KEY]["ran_on"] = ran_on
     notebook.cells = [
         nbformat.v4.new_markdown_cell(f"(chapter-{stem})=\n# {title}\n\nWhat it does."),
         nbformat.v4.new_code_cell("glue('loss', 0.25)", outputs=[glue_output("loss", 0.25)]),
@@ -126,6 +130,20 @@ def test_the_claims_page_has_every_chapter_in_toc_order(ledger_book):
     assert "records no claims table" not in sections[1] + sections[2]
 
 
+def test_the_run_line_names_the_device_the_chapter_ran_on(ledger_book):
+    run = {"profile": "full", "device": "auto", "seed": 0}
+    write_executed(ledger_book, "02_plain", "Plain", run, RECORDS["02_plain"],
+                   ran_on="cuda:0 (NVIDIA H200)")
+    write_executed(ledger_book, "01_odd", ODD_TITLE, run, RECORDS["01_odd"])  # recorded none
+    chapters = ledger.read_chapters(ledger_book)
+    assert chapters[0].run["device"] == "cuda:0 (NVIDIA H200)"
+    assert chapters[1].run["device"] == "auto"
+    ledger.write_pages(ledger_book)
+    page = (ledger_book / ledger.CLAIMS_PAGE).read_text()
+    assert "Run: profile `full`, device `cuda:0 (NVIDIA H200)`, seed 3." in page
+    assert "Run: profile `full`, device `auto`, seeds 0, 1." in page
+
+
 def test_verdicts_are_counted_by_kind(ledger_book):
     ledger.write_pages(ledger_book)
     page = (ledger_book / ledger.CLAIMS_PAGE).read_text()
@@ -148,9 +166,13 @@ def test_verdicts_are_counted_by_kind(ledger_book):
 @pytest.mark.parametrize(("verdict", "kind"), [
     ("agrees", "agrees"), ("Agrees.", "agrees"), ("agrees for the initial step", "agrees"),
     ("disagrees: the exact slope is free", "disagrees"), ("partly;", "partly"),
-    ("disagreement", "other"), ("MLP: agrees; CNN: disagrees", "other"), ("", "other"),
+    ("disagreement", "other"), ("", "other"), ("3.5 points higher", "other"),
+    ("MLP: agrees; CNN: disagrees", "partly"), ("PLASLS: disagrees; ADAMSLS: disagrees",
+                                               "disagrees"),
+    ("final training loss: agrees", "agrees"), ("for η₀: AGREES; c takes its place", "agrees"),
+    ("against tuned Adam: disagrees: no lower loss; at the paper's setting: agrees", "partly"),
 ])
-def test_a_verdict_counts_by_its_first_word(verdict, kind):
+def test_a_verdict_counts_by_the_kinds_it_names(verdict, kind):
     assert ledger.verdict_kind(verdict) == kind
 
 
@@ -224,7 +246,7 @@ def _cells(page: str) -> list[list[str]]:
 
 def test_a_tiny_book_with_the_ledger_builds_strictly(ledger_book):
     ledger.write_pages(ledger_book)
-    index = book.build(ledger_book, quiet=True)  # jupyter-book build -W -n: warnings fail it
+    index = book.build(ledger_book)  # jupyter-book build -W -n: warnings fail it
     built = index.parent / "book"
     claims_rows = _cells((built / "generated" / "claims.html").read_text())
     # every claim's text comes through as it was recorded, in five cells, markup and all
