@@ -203,14 +203,16 @@ runs = {name: train_run(name, exp.seed) for name in OPTIMIZERS}
 model = runs["Adam"][0]
 theta_a = landscape.flat_parameters(model)
 center_loss, center_acc = train.evaluate(model, x_eval, y_eval)
+print(f"Adam after {steps} steps: loss {center_loss:.4f} on the {num_eval}-sample subset, "
+      f"test accuracy {runs['Adam'][1].final()['test_acc']:.3f}")
+
+# %% tags=["remove-input"]
 glue("steps", steps, display=False)
 glue("num_eval", num_eval, display=False)
 glue("num_hessian", num_hessian, display=False)
 glue("num_params", models.count_parameters(model), display=False)
 glue("center_loss", float(center_loss), display=False)
 glue("center_test_acc", float(runs["Adam"][1].final()["test_acc"]), display=False)
-print(f"Adam after {steps} steps: loss {center_loss:.4f} on the {num_eval}-sample subset, "
-      f"test accuracy {runs['Adam'][1].final()['test_acc']:.3f}")
 
 # %% [markdown]
 # ## Random planes against eigenvector planes

@@ -356,8 +356,6 @@ glue("spike_phrase", studies.weight_spike_phrase(below["ProxSGD"], below["Adam"]
 
 # %%
 cnn_mus = exp.profile.pick(smoke=[1e-4], quick=[1e-4, 1e-3], full=[1e-5, 1e-4, 1e-3])
-glue("cnn_mus_text", "one strength" if len(cnn_mus) == 1 else f"{len(cnn_mus)} strengths",
-     display=False)
 cnn_configs = [(m, "l1", mu, 0.0) for mu in cnn_mus for m in ("ProxSGD", "Adam")]
 cnn_configs += [(m, "elastic_net", 1e-4, 1e-2) for m in ("ProxSGD", "Adam")]
 cnn_records = [sparse_run("digits_cnn", digits, method, regularizer, mu, mu2, run_seed,
@@ -384,6 +382,8 @@ much_sparser = (by_method["ProxSGD"]["below_threshold_mean"]
 comparable = by_method["ProxSGD"]["test_acc_mean"] >= by_method["Adam"]["test_acc_mean"] - TOLERANCE
 cnn_claim_hits = int((much_sparser & comparable).sum())
 glue("cnn_steps", cnn_steps, display=False)
+glue("cnn_mus_text", "one strength" if len(cnn_mus) == 1 else f"{len(cnn_mus)} strengths",
+     display=False)
 glue("cnn_more_sparse_text", studies.count_phrase(int(sparser.sum()), len(sparser), "strength"),
      display=False)
 glue("cnn_claim_phrase", studies.holds_phrase(cnn_claim_hits, len(sparser), "strengths"),
