@@ -9,6 +9,23 @@
 # (chapter-landscapes)=
 # # Loss landscapes and optimizer trajectories
 #
+# ```{admonition} In short
+# :class: tip
+# * On an MNIST-1D MLP, the loss changes {glue:text}`anisotropy_ends:.1f` times as much along
+#   the top Hessian eigenvector as along the bottom one, and {glue:text}`anisotropy_random:.2f`
+#   times as much along one filter-normalised random direction as along the other (verdict
+#   on the claim that eigenvector planes show curvature that random planes hide:
+#   {glue:text}`anisotropy_verdict`).
+# * The plane of a path's two principal directions holds {glue:text}`explained_SGD:.0%` (SGD),
+#   {glue:text}`explained_Adam:.0%` (Adam) and {glue:text}`explained_SLS:.0%` (SLS) of its
+#   squared distance from the end point.
+# * Between independently trained minima, a loss barrier near the middle
+#   {glue:text}`verdict_barrier`, and more negative curvature there than at the ends
+#   {glue:text}`verdict_negative`.
+# * This run: the {glue:text}`profile` profile, {glue:text}`steps` training steps per run,
+#   one seed per optimizer and {glue:text}`n_pairs_text` of minima.
+# ```
+#
 # A network's loss is a function of some $10^4$ to $10^9$ parameters; a picture of it is a
 # slice through one point along one or two chosen directions. What the slice shows depends
 # almost entirely on that choice. A random direction drawn at the same scale for every
@@ -31,7 +48,7 @@ profile = "quick"  # smoke | quick | full
 device = "auto"  # auto | cpu | cuda
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import copy
 import warnings
 
@@ -43,13 +60,18 @@ import torch.nn.functional as F
 from IPython.display import HTML
 from myst_nb import glue
 
-from deepoptim import curvature, data, experiment, landscape, models, plotting, train
+from deepoptim import curvature, data, experiment, landscape, models, plotting, studies, train
+from deepoptim.claims import claims_table, glue_claims
 from deepoptim.optim import SLS
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
+warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in the book
 exp = experiment.setup(profile, device, seed)
 plotting.use_book_style()
 torch.set_flush_denormal(True)  # Adam's second moments of dead ReLU units turn denormal: slow
+glue("profile", exp.profile.name, display=False)
+glue("n_pairs_text", "one pair" if exp.profile.n_seeds == 1 else f"{exp.profile.n_seeds} pairs",
+     display=False)
 print(exp.describe())
 
 # %% [markdown]
@@ -126,16 +148,14 @@ print(exp.describe())
 # No copy of the model is made and the model is never written to; at $c = 0$ the point is the
 # centre exactly. The arithmetic is that of the loop (one point costs the same multiply-adds
 # either way): batching removes per-call overhead and gives each kernel enough work for
-# several threads or a GPU. `benchmarks/bench_landscape.py` measures the throughput against
-# the loop and against the `loss-landscapes` package.
+# several threads or a GPU.
 #
-# The code is `deepoptim.landscape` (`src/deepoptim/landscape/`): `directions.py`
-# (normalisations, random, eigenvector and PCA directions), `surface.py` (batched evaluation),
-# `trajectory.py` (checkpoint recording, least-squares projection), `interpolation.py` and
-# `spectra.py` (the line between minima and its barrier, spectral densities through
-# `deepoptim.curvature.slq`); the figures and the training animation are drawn by
-# `deepoptim.plotting`. Its tests
-# (`tests/landscape/`) check the surface at the origin against the loss at the centre,
+# The code is `deepoptim.landscape`: its modules `directions` (normalisations, random,
+# eigenvector and PCA directions), `surface` (batched evaluation), `trajectory` (checkpoint
+# recording, least-squares projection), `interpolation` and `spectra` (the line between
+# minima and its barrier, spectral densities through `deepoptim.curvature.slq`); the figures
+# and the training animation are drawn by `deepoptim.plotting`. The library's tests check
+# the surface at the origin against the loss at the centre,
 # filter norms, the second difference against the eigenvalue, exact reconstruction of a path
 # that lies in the plane, batched against one-point evaluation, and that the model is left bit
 # for bit as it was.
@@ -183,14 +203,16 @@ runs = {name: train_run(name, exp.seed) for name in OPTIMIZERS}
 model = runs["Adam"][0]
 theta_a = landscape.flat_parameters(model)
 center_loss, center_acc = train.evaluate(model, x_eval, y_eval)
+print(f"Adam after {steps} steps: loss {center_loss:.4f} on the {num_eval}-sample subset, "
+      f"test accuracy {runs['Adam'][1].final()['test_acc']:.3f}")
+
+# %% tags=["remove-input"]
 glue("steps", steps, display=False)
 glue("num_eval", num_eval, display=False)
 glue("num_hessian", num_hessian, display=False)
 glue("num_params", models.count_parameters(model), display=False)
 glue("center_loss", float(center_loss), display=False)
 glue("center_test_acc", float(runs["Adam"][1].final()["test_acc"]), display=False)
-print(f"Adam after {steps} steps: loss {center_loss:.4f} on the {num_eval}-sample subset, "
-      f"test accuracy {runs['Adam'][1].final()['test_acc']:.3f}")
 
 # %% [markdown]
 # ## Random planes against eigenvector planes
@@ -210,8 +232,6 @@ top = landscape.eigen_directions(hessian, 2, "LA")
 bottom = landscape.eigen_directions(hessian, 1, "SA")
 lam1, lam2 = (float(v) for v in top.eigenvalues)
 lam_min = float(bottom.eigenvalues[0])
-glue("eigen_converged", "converged" if top.converged and bottom.converged
-     else "did not all converge", display=False)
 radius = float(np.sqrt(2 * 2.0 / lam1))
 unit_axis = torch.linspace(-1.0, 1.0, grid_size)
 eigen_axis = torch.linspace(-radius, radius, grid_size)
@@ -227,6 +247,7 @@ planes = {
 surfaces = {name: landscape.loss_surface(model, loss_fn, x_eval, y_eval, directions, axis, axis)
             for name, (directions, axis) in planes.items()}
 
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.6), layout="constrained")
 names = list(surfaces)
 for pair in (names[:2], names[2:]):  # one colour scale per pair of planes
@@ -240,6 +261,10 @@ for pair in (names[:2], names[2:]):  # one colour scale per pair of planes
     fig.colorbar(contours, ax=pair_axes, shrink=0.8, label="$\\log_{10}$ loss", format="%.2f")
 glue("fig_planes", fig, display=False)
 plt.close(fig)
+
+# %% tags=["remove-input"]
+glue("eigen_converged", "converged" if top.converged and bottom.converged
+     else "did not all converge", display=False)
 glue("lam1", lam1, display=False)
 glue("lam2", lam2, display=False)
 glue("lam_min", lam_min, display=False)
@@ -265,21 +290,26 @@ for key, name in (("filter", "random, filter-normalised"), ("layer", "random, la
 glue("predicted_v2", 0.5 * lam2 * radius**2, display=False)
 quadratic_factor = 2.0 / edge_rises(surfaces["eigenvectors $(v_1, v_2)$"])[0]
 glue("quadratic_factor", quadratic_factor, display=False)
-glue("quadratic_verdict",
-     "The quadratic model holds across the box." if abs(np.log(quadratic_factor)) < np.log(1.2)
-     else "The second-order model is off by that factor at the edge of the box: the "
-          "eigenvalues describe the loss only close to the centre.", display=False)
-glue("anisotropy_random", edge_rises(surfaces["random, filter-normalised"])[0]
-     / edge_rises(surfaces["random, filter-normalised"])[1], display=False)
-glue("anisotropy_ends", edge_rises(surfaces["eigenvectors $(v_1, v_n)$"])[0]
-     / edge_rises(surfaces["eigenvectors $(v_1, v_n)$"])[1], display=False)
+glue("quadratic_verdict", studies.quadratic_model_phrase(quadratic_factor), display=False)
+anisotropy_random = abs(edge_rises(surfaces["random, filter-normalised"])[0]
+                        / edge_rises(surfaces["random, filter-normalised"])[1])
+anisotropy_ends = abs(edge_rises(surfaces["eigenvectors $(v_1, v_n)$"])[0]
+                      / edge_rises(surfaces["eigenvectors $(v_1, v_n)$"])[1])
+glue("anisotropy_random", anisotropy_random, display=False)
+glue("anisotropy_ends", anisotropy_ends, display=False)
+glue("anisotropy_verdict", studies.anisotropy_verdict(anisotropy_ends, anisotropy_random),
+     display=False)
 random_unit = planes["random, filter-normalised"][0][0].double()
 cosine = float((random_unit @ top.vectors[0].double()).abs() / random_unit.norm())
 glue("cos_random_v1", cosine, display=False)
 glue("cos_typical", float(1 / np.sqrt(theta_a.numel())), display=False)
-rises.round(4)
+glue("cos_phrase", studies.random_cosine_phrase(cosine, theta_a.numel()), display=False)
+PLANE_NAMES = {"$(v_1, v_2)$": "(v₁, v₂)", "$(v_1, v_n)$": "(v₁, vₙ)"}
+studies.show(rises.assign(plane=[" ".join(PLANE_NAMES.get(w, w) for w in name.split(" ", 1))
+                                 for name in rises["plane"]]),
+             {"rise along direction 1": ".3f", "rise along direction 2": ".3f"})
 
-# %%
+# %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
 print(f"lambda_1 {lam1:.3f}  lambda_2 {lam2:.3f}  lambda_min {lam_min:.4f}  r {radius:.3f}")
 for name, surface in surfaces.items():
@@ -310,8 +340,8 @@ for name, surface in surfaces.items():
 # {glue:text}`quadratic_verdict` The first
 # random direction's cosine with $v_1$ is {glue:text}`cos_random_v1:.4f`; a direction drawn
 # uniformly at random in $\mathbb{R}^n$ has a cosine of about $1/\sqrt{n} =$
-# {glue:text}`cos_typical:.4f` with any fixed vector. The curvature a random plane shows is
-# therefore a weighted average over the whole spectrum, not that of the sharpest directions.
+# {glue:text}`cos_typical:.4f` with any fixed vector. The random direction's cosine is
+# {glue:text}`cos_phrase`.
 #
 # ### Does the raw eigen-plane show the eigenvalue?
 #
@@ -354,6 +384,8 @@ tanh_top = landscape.eigen_directions(
 tanh_check = second_differences_along(tanh_model, tanh_top.vectors, tanh_top.eigenvalues,
                                       ["v_1", "v_2"], steps_h)
 checks = pd.concat([relu_check.assign(activation="ReLU"), tanh_check.assign(activation="tanh")])
+
+# %% tags=["remove-input"]
 for name, frame in (("relu", relu_check), ("tanh", tanh_check)):
     v1 = frame[frame["direction"] == "v_1"]
     glue(f"sd_{name}_best", float(v1["relative_error"].min()), display=False)
@@ -361,19 +393,23 @@ for name, frame in (("relu", relu_check), ("tanh", tanh_check)):
     glue(f"sd_{name}_order", observed_order(frame), display=False)
 glue("sd_h_first", float(steps_h[0]), display=False)
 glue("sd_h_last", float(steps_h[-1]), display=False)
-relu_converges = observed_order(relu_check) > 1.5
-tanh_converges = observed_order(tanh_check) > 1.5
-glue("sd_relu_verdict", "converges like a smooth function's" if relu_converges
-     else "does not converge like a smooth function's", display=False)
+relu_converges = observed_order(relu_check) >= 1.5
+tanh_converges = observed_order(tanh_check) >= 1.5
+glue("sd_relu_verdict", studies.smooth_convergence_phrase(observed_order(relu_check)),
+     display=False)
 glue("sd_relu_explanation",
      "At these step lengths the kinks did not disturb the second difference." if relu_converges
      else "Fewer boundaries are crossed as the step shrinks, but each weighs more, so the "
           "second difference scatters around the eigenvalue instead of converging to it, and "
           "the eigen-plane of a ReLU network is quantitative only to that extent.",
      display=False)
-glue("sd_tanh_verdict", "converges at the rate of a smooth function" if tanh_converges
-     else "does not converge at the rate of a smooth function", display=False)
+glue("sd_tanh_verdict", studies.smooth_convergence_phrase(observed_order(tanh_check)),
+     display=False)
+glue("sd_tanh_consequence", "along raw unit eigenvectors the plane's curvature is the "
+     "Hessian's" if tanh_converges else "even for a smooth loss, the plane's curvature departs "
+     "from the Hessian's at these step lengths", display=False)
 
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6, 3.4))
 for (activation, direction), frame in checks.groupby(["activation", "direction"]):
     ax.loglog(frame["h"], frame["relative_error"], "o-" if direction == "v_1" else "s--",
@@ -386,7 +422,7 @@ ax.legend(fontsize=8)
 glue("fig_second_difference", fig, display=False)
 plt.close(fig)
 
-# %%
+# %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
 for row in checks.itertuples():
     print(f"{row.activation:4s} {row.direction} h={row.h:.5f} second difference "
@@ -404,7 +440,7 @@ for row in checks.itertuples():
 # For the tanh network the second difference {glue:text}`sd_tanh_verdict` (observed order
 # {glue:text}`sd_tanh_order:.2f` between $h =$ {glue:text}`sd_h_first:.4f` and
 # {glue:text}`sd_h_last:.5f`, relative error {glue:text}`sd_tanh_last:.1e` at the smallest
-# $h$): along raw unit eigenvectors the plane's curvature is the Hessian's. For the ReLU
+# $h$): {glue:text}`sd_tanh_consequence`. For the ReLU
 # network it {glue:text}`sd_relu_verdict` (observed order {glue:text}`sd_relu_order:.2f`, best
 # relative error {glue:text}`sd_relu_best:.1e`, {glue:text}`sd_relu_last:.1e` at the smallest
 # $h$). A ReLU network's loss is only piecewise smooth: the Hessian, computed by automatic
@@ -422,7 +458,6 @@ for row in checks.itertuples():
 # surface on that plane.
 
 # %%
-glue("every", every, display=False)
 trajectory_rows, panels = [], {}
 for name, (run_model, history, recorder) in runs.items():
     points = recorder.points
@@ -443,6 +478,7 @@ for name, (run_model, history, recorder) in runs.items():
     })
 trajectories = pd.DataFrame(trajectory_rows).set_index("optimizer")
 
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 for ax, (name, (surface, projection)) in zip(axes, panels.items(), strict=True):
     plotting.plot_surface(ax, surface, levels=15)
@@ -452,14 +488,25 @@ for ax, (name, (surface, projection)) in zip(axes, panels.items(), strict=True):
 fig.tight_layout()
 glue("fig_trajectories", fig, display=False)
 plt.close(fig)
+
+# %% tags=["remove-input"]
+glue("every", every, display=False)
 for name, row in trajectories.iterrows():
     glue(f"explained_{name}", float(row["share of the path in the plane E"]), display=False)
     glue(f"pca_{name}", float(row["PC1 + PC2 variance"]), display=False)
     glue(f"acc_{name}", float(row["test accuracy"]), display=False)
     glue(f"early_{name}", float(row["early share"]), display=False)
-trajectories.round(4)
+glue("early_phrase", studies.early_share_phrase(dict(trajectories["early share"])),
+     display=False)
+studies.show(trajectories.reset_index()[
+    ["optimizer", "test accuracy", "PC1 + PC2 variance", "share of the path in the plane E",
+     "early share", "distance travelled"]].rename(
+         columns={"early share": "share of the first quarter"}),
+    {"test accuracy": ".1%", "PC1 + PC2 variance": ".1%",
+     "share of the path in the plane E": ".1%", "share of the first quarter": ".0%",
+     "distance travelled": ".2f"})
 
-# %%
+# %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
 for name, row in trajectories.iterrows():
     print(f"{name:5s} test acc {row['test accuracy']:.4f}  PCA {row['PC1 + PC2 variance']:.4f}"
@@ -480,8 +527,8 @@ for name, row in trajectories.iterrows():
 # checkpoints, {glue:text}`pca_Adam:.0%` of Adam's and {glue:text}`pca_SLS:.0%` of SLS's, and
 # the planes through the end points hold $E =$ {glue:text}`explained_SGD:.0%`,
 # {glue:text}`explained_Adam:.0%` and {glue:text}`explained_SLS:.0%` of the paths. Both
-# measures weigh checkpoints by their squared distance from the end point, so the first
-# stretch of training dominates them: the first quarter of the checkpoints carries
+# measures weigh checkpoints by their squared distance from the end point,
+# {glue:text}`early_phrase`: the first quarter of the checkpoints carries
 # {glue:text}`early_SGD:.0%` (SGD), {glue:text}`early_Adam:.0%` (Adam) and
 # {glue:text}`early_SLS:.0%` (SLS) of that squared distance, and a plane can explain a path
 # well while saying little about its last, short steps. Test accuracies: SGD
@@ -547,6 +594,7 @@ pairs["has_barrier"] = (pairs["barrier"] > 0.1 * pairs["end_loss"]) & pairs[
 pairs["more_negative"] = pairs["bottom_mid"] < pairs[["bottom_a", "bottom_b"]].min(axis=1)
 pairs["sharper"] = pairs["top_mid"] > pairs[["top_a", "top_b"]].max(axis=1)
 
+# %% tags=["hide-input"]
 on_train, on_test, spectra = examples[0]
 sigma = plotting.default_sigma(spectra)
 grid = curvature.density_grid(spectra, sigma, num_points=400)
@@ -572,6 +620,7 @@ fig.tight_layout()
 glue("fig_interpolation", fig, display=False)
 plt.close(fig)
 
+# %% tags=["remove-input"]
 first = pairs.iloc[0]
 for key in ("barrier", "barrier_alpha", "end_loss", "end_test_acc", "mid_test_acc", "top_mid",
             "bottom_mid"):
@@ -581,12 +630,13 @@ glue("pair_end_bottom", float(min(first["bottom_a"], first["bottom_b"])), displa
 glue("pair_seeds", str(first["seeds"]), display=False)
 glue("n_pairs", len(pairs), display=False)
 glue("barrier_mean", float(pairs["barrier"].mean()), display=False)
-glue("barrier_std", float(pairs["barrier"].std(ddof=1)) if len(pairs) > 1 else 0.0,
-     display=False)
+glue("barrier_text", studies.mean_spread(
+    float(pairs["barrier"].mean()), float(pairs["barrier"].std(ddof=1)), len(pairs), ".3f")
+    + (" (mean ± standard deviation)" if len(pairs) > 1 else ""), display=False)
 for key, column in (("barrier", "has_barrier"), ("negative", "more_negative"),
                     ("sharper", "sharper")):
-    glue(f"verdict_{key}", f"holds for {int(pairs[column].sum())} of {len(pairs)} pairs",
-         display=False)
+    glue(f"verdict_{key}", studies.every_phrase("holds", int(pairs[column].sum()), len(pairs),
+                                                "pair"), display=False)
 ends_frame = pd.concat([  # every minimum once: its training-subset loss and top Ritz value
     pairs[["seeds", "loss_a", "top_a"]].set_axis(["seeds", "loss", "top"], axis=1),
     pairs[["seeds", "loss_b", "top_b"]].set_axis(["seeds", "loss", "top"], axis=1)],
@@ -598,19 +648,20 @@ for name, row in (("flat", flattest), ("sharp", sharpest)):
     glue(f"{name}_loss", float(row["loss"]), display=False)
 rank = ends_frame[["loss", "top"]].corr(method="spearman").iloc[0, 1]
 glue("loss_top_rank", float(rank), display=False)
-glue("flat_verdict",
-     "the flatter minima are the ones that fit the subset more closely. This is what the "
-     "cross-entropy predicts: its Hessian is weighted by p(1 - p) over the model's class "
-     "probabilities p and vanishes as the predictions on the subset become certain, so the "
-     "sharpness of a minimum says as much about how far training went as about its shape"
-     if rank > 0 else "the flatness of a minimum does not follow how closely it fits the "
-     "subset",
-     display=False)
+glue("flat_verdict", studies.flatness_phrase(float(rank), len(ends_frame)), display=False)
 glue("slq_probes", slq_probes, display=False)
 glue("slq_steps", slq_steps, display=False)
-pairs.round(4)
+PAIR_COLUMNS = {
+    "seeds": "seeds", "barrier": "barrier", "barrier_alpha": "barrier at α",
+    "end_loss": "larger end loss", "end_test_acc": "test accuracy, ends",
+    "mid_test_acc": "test accuracy, α = 0.5", "top_a": "top Ritz, A",
+    "top_mid": "top Ritz, α = 0.5", "top_b": "top Ritz, B", "bottom_a": "bottom Ritz, A",
+    "bottom_mid": "bottom Ritz, α = 0.5", "bottom_b": "bottom Ritz, B"}
+studies.show(pairs[list(PAIR_COLUMNS)].rename(columns=PAIR_COLUMNS),
+             {"barrier": ".3f", "barrier at α": ".2f", "larger end loss": ".3f",
+              "test accuracy, ends": ".1%", "test accuracy, α = 0.5": ".1%"})
 
-# %%
+# %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
 for row in pairs.itertuples():
     print(f"seeds {row.seeds}: barrier {row.barrier:.4f} at alpha {row.barrier_alpha:.2f}, "
@@ -636,8 +687,7 @@ for row in pairs.itertuples():
 # {glue:text}`pair_mid_test_acc:.3f` at the midpoint. There the largest Ritz value is
 # {glue:text}`pair_top_mid:.3f` and the smallest {glue:text}`pair_bottom_mid:.3f`, against
 # at most {glue:text}`pair_end_top:.3f` and at least {glue:text}`pair_end_bottom:.3f` at the
-# two minima. Over the {glue:text}`n_pairs` pairs the barrier is
-# {glue:text}`barrier_mean:.3f` ± {glue:text}`barrier_std:.3f` (mean ± standard deviation).
+# two minima. Over {glue:text}`n_pairs_text` the barrier is {glue:text}`barrier_text`.
 #
 # The minima themselves differ as much as the paths between them: the largest Ritz value at
 # the end points ranges from {glue:text}`flat_top:.3f` (training-subset loss
@@ -647,8 +697,7 @@ for row in pairs.itertuples():
 #
 # What is expected for independently trained networks whose units are not aligned
 # {cite}`goodfellow2015qualitatively,frankle2020linear,entezari2022role`, and what the thesis
-# examines with spectra between minima (its own numbers for this experiment were not
-# available to us), set against our runs:
+# examines with spectra between minima, set against our runs:
 #
 # * a loss barrier near the middle of the segment (our criterion: an excess over the straight
 #   line of more than 10% of the end losses, at $0.25 \le \alpha \le 0.75$):
@@ -670,7 +719,7 @@ for row in pairs.itertuples():
 # Hessian looks like there. Here: SGD's path on its principal plane (the surface of the
 # figure above) next to the spectral density at each shown checkpoint, on one fixed axis.
 
-# %%
+# %% tags=["hide-input"]
 frames = exp.profile.pick(smoke=3, quick=11, full=21)
 sgd_model, _, sgd_recorder = runs["SGD"]
 shown = np.unique(np.linspace(0, len(sgd_recorder) - 1, frames).round().astype(int))
@@ -682,12 +731,14 @@ movie = plotting.training_animation(
     sgd_surface, sgd_projection.coords[shown], frame_spectra,
     titles=[f"SGD, step {sgd_recorder.steps[i]}" for i in shown],
     axis_labels=("PC 1", "PC 2"), color=plotting.color("SGD"), figsize=(8.0, 3.0), dpi=72)
+HTML(movie.to_html())
+
+# %% tags=["remove-input"]
 top_over_training = [float(s.nodes.max()) for s in frame_spectra]
 glue("frames", len(shown), display=False)
 glue("top_first", top_over_training[0], display=False)
 glue("top_peak", max(top_over_training), display=False)
 glue("top_last", top_over_training[-1], display=False)
-HTML(movie.to_html())
 
 # %% [markdown]
 # Over the {glue:text}`frames` frames the largest Ritz value goes from
@@ -698,33 +749,73 @@ HTML(movie.to_html())
 #
 # ## What the thesis claims and what we measured
 #
-# * *Eigenvector planes show second-order structure that random planes hide*
-#   {cite}`chatzimichailidis2019gradvis`: on our MLP the loss rises
-#   {glue:text}`anisotropy_ends:.0f` times more along $v_1$ than along $v_n$ on the raw
-#   $(v_1, v_n)$ plane, and {glue:text}`anisotropy_random:.2f` times more along one random
-#   direction than along the other; the second difference along a raw unit
-#   eigenvector reproduces the eigenvalue for the smooth (tanh) network to
-#   {glue:text}`sd_tanh_last:.1e` relative error, and for the ReLU network to
-#   {glue:text}`sd_relu_best:.1e` at best.
-#   Normalising eigenvectors filter- or layer-wise (as GradVis does before plotting) makes the
-#   axes comparable to random planes but removes this quantitative meaning; the library keeps
-#   both and the tests pin down the difference.
-# * *Trajectories are well described by a plane of principal directions*
-#   {cite}`li2018visualizing,chatzimichailidis2019gradvis`: the planes hold
-#   {glue:text}`explained_SGD:.0%` (SGD), {glue:text}`explained_Adam:.0%` (Adam) and
-#   {glue:text}`explained_SLS:.0%` (SLS) of the paths, by the least-squares measure $E$ that
-#   the usual cosine projection does not report.
-# * *Between independently trained minima there is a barrier with negative curvature*: the
-#   barrier criterion {glue:text}`verdict_barrier`, the more-negative-curvature criterion
-#   {glue:text}`verdict_negative` and the sharper-spectrum criterion
-#   {glue:text}`verdict_sharper`.
+# The claims of GradVis {cite}`chatzimichailidis2019gradvis` and the thesis
+# {cite}`chatzimichailidis2023thesis`, with those of the works they build on
+# {cite}`li2018visualizing,goodfellow2015qualitatively,frankle2020linear`, beside this
+# chapter's measurements on one MLP:
+
+# %% tags=["remove-input"]
+PLANE_SHARE = 0.8  # a plane that holds at least this share of a path describes it well
+described = sum(float(e) >= PLANE_SHARE for e in trajectories["share of the path in the plane E"])
+n_pairs = len(pairs)
+hits = {column: int(pairs[column].sum()) for column in ("has_barrier", "more_negative", "sharper")}
+claims = claims_table([
+    {"claim": "eigenvector planes show second-order structure that random planes hide",
+     "source": "Chatzimichailidis et al. 2019 (GradVis)",
+     "ours": f"the loss changes {anisotropy_ends:.1f} times as much along v₁ as along vₙ, "
+             f"{anisotropy_random:.2f} times as much along one random direction as the other "
+             "(hides: a ratio at least twice the random one)",
+     "verdict": studies.anisotropy_verdict(anisotropy_ends, anisotropy_random)},
+    {"claim": "along a raw unit eigenvector of a smooth network the plane's curvature is the "
+              "eigenvalue",
+     "source": "the second-order model (derived above)",
+     "ours": f"tanh network: observed order {observed_order(tanh_check):.2f}, relative error "
+             f"{float(tanh_check[tanh_check['direction'] == 'v_1']['relative_error'].iloc[-1]):.1e}"
+             " at the smallest h (smooth: order at least 1.5)",
+     "verdict": studies.holds_verdict(tanh_converges)},
+    {"claim": "optimizer trajectories are well described by the plane of their two principal "
+              "directions",
+     "source": "Li et al. 2018; Chatzimichailidis et al. 2019 (GradVis)",
+     "ours": ", ".join(f"{name} E = {float(e):.0%}" for name, e in
+                       trajectories["share of the path in the plane E"].items())
+             + f" (well described: E ≥ {PLANE_SHARE:.0%})",
+     "verdict": studies.share_verdict(described, len(trajectories))},
+    {"claim": "between independently trained minima the loss rises to a barrier",
+     "source": "Goodfellow et al. 2015; Frankle et al. 2020",
+     "ours": "barrier near the middle for "
+             f"{studies.count_phrase(hits['has_barrier'], n_pairs, 'pair')} (more than 10% of "
+             "the end losses, at 0.25 ≤ α ≤ 0.75)",
+     "verdict": studies.share_verdict(hits["has_barrier"], n_pairs)},
+    {"claim": "between the minima the curvature is more negative than at them",
+     "source": "Chatzimichailidis 2023, thesis: spectra between minima",
+     "ours": f"smallest Ritz value at α = 0.5 below both ends for "
+             f"{studies.count_phrase(hits['more_negative'], n_pairs, 'pair')}",
+     "verdict": studies.share_verdict(hits["more_negative"], n_pairs)},
+    {"claim": "between the minima the top of the spectrum is sharper than at them",
+     "source": "Chatzimichailidis 2023, thesis: spectra between minima",
+     "ours": f"largest Ritz value at α = 0.5 above both ends for "
+             f"{studies.count_phrase(hits['sharper'], n_pairs, 'pair')}",
+     "verdict": studies.share_verdict(hits["sharper"], n_pairs)},
+])
+glue_claims(claims, seeds=sorted(minima))
+studies.show(claims.rename(columns={"ours": "measured here"}).drop(columns="published"))
+
+# %% [markdown]
+# The second difference along a raw unit eigenvector reproduces the eigenvalue for the
+# smooth (tanh) network to {glue:text}`sd_tanh_last:.1e` relative error, and for the ReLU
+# network to {glue:text}`sd_relu_best:.1e` at best. Normalising eigenvectors filter- or
+# layer-wise (as GradVis does before plotting) makes the axes comparable to random planes but
+# removes this quantitative meaning; the library keeps both and its tests pin down the
+# difference. The share $E$ of a path in its plane is a least-squares measure that the usual
+# cosine projection does not report.
 #
 # ## Limitations
 #
-# * One network, one seed per optimizer for the planes and trajectories, a few pairs of seeds
-#   between minima, and a {glue:text}`num_eval`-sample subset for the surfaces
-#   ({glue:text}`num_hessian` for the Hessians); the `full` profile uses more data, steps,
-#   pairs and SLQ probes. Most numbers describe single runs, not a distribution over seeds.
+# * One network, one seed per optimizer for the planes and trajectories,
+#   {glue:text}`n_pairs_text` of seeds between minima, and a {glue:text}`num_eval`-sample
+#   subset for the surfaces ({glue:text}`num_hessian` for the Hessians); the `full` profile
+#   uses more data, steps, pairs and SLQ probes. Most numbers describe single runs, not a
+#   distribution over seeds.
 # * SLQ with few probes resolves the outliers but only roughly the bulk near zero and its
 #   negative part; the extreme Ritz values are estimates of $\lambda_{\max}$ and
 #   $\lambda_{\min}$, better for the top than for the bottom.

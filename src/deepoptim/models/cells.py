@@ -17,6 +17,12 @@ operation ends in a learnable per-channel scale (batch norm's for the convolutio
 zero makes its output exactly zero: the group of an operation is its parameters in all cells
 (:meth:`CellNet1d.operation_parameters`), and an operation whose group is zero can be removed
 without changing the network's function.
+
+Every operation starts with a parameter-free stage (:data:`STAGES`: ReLU for the convolutions,
+the pooling itself, the identity for skip) that is the same on every edge leaving a node, so a
+cell computes each stage once per node; the 3-wide average pooling is written as two additions
+(:func:`avg_pool3`), several times faster than ``nn.AvgPool1d`` on the small tensors of this
+space.
 """
 
 from __future__ import annotations
@@ -24,11 +30,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from deepoptim._checks import check_int_at_least
 
-__all__ = ["OPERATIONS", "CellNet1d", "ChannelScale", "cell_edges", "make_operation"]
+__all__ = [
+    "OPERATIONS",
+    "STAGES",
+    "CellNet1d",
+    "ChannelScale",
+    "Operation",
+    "avg_pool3",
+    "cell_edges",
+    "make_operation",
+]
 
 #: The candidate operations on every edge.
 OPERATIONS: tuple[str, ...] = ("conv3", "conv5", "dil_conv3", "max_pool3", "avg_pool3", "skip")
@@ -45,27 +61,61 @@ class ChannelScale(nn.Module):
         return x * self.weight[:, None]
 
 
-def _conv(channels: int, kernel_size: int, dilation: int = 1) -> nn.Sequential:
+def avg_pool3(x: torch.Tensor) -> torch.Tensor:
+    """3-wide average pooling with stride 1 over the positions inside the signal, the function
+    of ``nn.AvgPool1d(3, 1, 1, count_include_pad=False)``: the sum of a position and its
+    neighbours, divided by 2 at the two ends and by 3 elsewhere."""
+    padded = F.pad(x, (1, 1))
+    total = padded[..., :-2] + padded[..., 1:-1] + padded[..., 2:]
+    count = x.new_full((x.shape[-1],), 3.0)
+    count[0] -= 1.0  # one neighbour outside at each end (none at all for a length of one)
+    count[-1] -= 1.0
+    return total / count
+
+
+#: The parameter-free first stage of an operation, by name; the operations of a node that start
+#: with the same stage share it.
+STAGES = {
+    "relu": torch.relu,
+    "max_pool3": lambda x: F.max_pool1d(x, 3, 1, 1),
+    "avg_pool3": avg_pool3,
+    "identity": lambda x: x,
+}
+
+
+class Operation(nn.Module):
+    """A candidate operation: the stage ``stage`` of :data:`STAGES`, then ``body``."""
+
+    def __init__(self, stage: str, body: nn.Module) -> None:
+        if stage not in STAGES:
+            raise ValueError(f"Invalid stage value: {stage!r} (choose from {sorted(STAGES)})")
+        super().__init__()
+        self.stage = stage
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(STAGES[self.stage](x))
+
+
+def _conv(channels: int, kernel_size: int, dilation: int = 1) -> Operation:
     """ReLU - Conv1d (same length, no bias) - BatchNorm1d, the DARTS order."""
     padding = dilation * (kernel_size - 1) // 2
-    return nn.Sequential(
-        nn.ReLU(),
+    return Operation("relu", nn.Sequential(
         nn.Conv1d(channels, channels, kernel_size, padding=padding, dilation=dilation,
                   bias=False),
         nn.BatchNorm1d(channels),
-    )
+    ))
 
 
-def make_operation(name: str, channels: int) -> nn.Module:
+def make_operation(name: str, channels: int) -> Operation:
     """One candidate operation of :data:`OPERATIONS` on ``channels`` channels (same length)."""
     builders = {
         "conv3": lambda: _conv(channels, 3),
         "conv5": lambda: _conv(channels, 5),
         "dil_conv3": lambda: _conv(channels, 3, dilation=2),
-        "max_pool3": lambda: nn.Sequential(nn.MaxPool1d(3, 1, 1), ChannelScale(channels)),
-        "avg_pool3": lambda: nn.Sequential(nn.AvgPool1d(3, 1, 1, count_include_pad=False),
-                                           ChannelScale(channels)),
-        "skip": lambda: ChannelScale(channels),
+        "max_pool3": lambda: Operation("max_pool3", ChannelScale(channels)),
+        "avg_pool3": lambda: Operation("avg_pool3", ChannelScale(channels)),
+        "skip": lambda: Operation("identity", ChannelScale(channels)),
     }
     if name not in builders:
         raise ValueError(f"Invalid operation value: {name!r} (choose from {sorted(builders)})")
@@ -92,11 +142,16 @@ class Cell(nn.Module):
             for e in range(len(self.edges)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        states = [x]
+        states, staged = [x], {}
         for j in range(1, self.nodes + 1):
-            incoming = [op(states[i]) for (i, target), ops in zip(self.edges, self.ops,
-                                                                  strict=True)
-                        if target == j for op in ops.values()]
+            incoming = []
+            for (i, target), ops in zip(self.edges, self.ops, strict=True):
+                if target != j:
+                    continue
+                for op in ops.values():
+                    if (i, op.stage) not in staged:  # once per node for all its edges
+                        staged[i, op.stage] = STAGES[op.stage](states[i])
+                    incoming.append(op.body(staged[i, op.stage]))
             total = sum(incoming) if incoming else torch.zeros_like(x)
             states.append(total / (j * self.candidates))
         return sum(states[1:]) / self.nodes

@@ -17,7 +17,6 @@ __all__ = [
     "better_than_baselines",
     "budget_sentence",
     "expectation_phrase",
-    "holds_verdict",
     "interpolation_verdict",
     "layerwise_verdict",
     "loss_halving_verdict",
@@ -34,11 +33,6 @@ __all__ = [
     "step_scale_phrase",
     "wins_summary",
 ]
-
-
-def holds_verdict(holds: bool) -> str:
-    """The verdict on a claim that was tested once: "agrees" or "disagrees"."""
-    return "agrees" if holds else "disagrees"
 
 
 def interpolation_verdict(linear: bool, stalls: bool) -> str:
