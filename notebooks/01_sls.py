@@ -64,8 +64,6 @@ warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
 exp = experiment.setup(profile, device, seed)
 plotting.use_book_style()
 pd.set_option("display.max_colwidth", None)
-if exp.device.type == "cpu":
-    torch.set_num_threads(1)  # small networks: one thread is as fast, and robust to a busy CPU
 print(exp.describe())
 
 # %% [markdown]

@@ -48,7 +48,6 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from myst_nb import glue
 
 from deepoptim import data, experiment, models, plotting, studies, train
@@ -59,8 +58,6 @@ warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
 pd.set_option("display.max_colwidth", None)
 exp = experiment.setup(profile, device, seed)
 plotting.use_book_style()
-if exp.device.type == "cpu":
-    torch.set_num_threads(1)  # small networks: one thread is as fast, and timings are stable
 print(exp.describe())
 
 # %% [markdown]

@@ -82,8 +82,6 @@ warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
 warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in the book
 exp = experiment.setup(profile, device, seed)
 plotting.use_book_style()
-if exp.device.type == "cpu":
-    torch.set_num_threads(1)  # small networks: one thread is as fast, and timings are stable
 glue("profile", exp.profile.name, display=False)
 glue("seed", exp.seed, display=False)
 glue("machine", studies.machine_phrase(exp.device), display=False)

@@ -66,8 +66,6 @@ warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets i
 exp = experiment.setup(profile, device, seed)
 plotting.use_book_style()
 torch.set_flush_denormal(True)
-if exp.device.type == "cpu":
-    torch.set_num_threads(1)  # small networks: one thread is as fast, and robust to a busy CPU
 glue("profile", exp.profile.name, display=False)
 glue("seeds_text", studies.seeds_phrase(exp.profile.n_seeds), display=False)
 glue("machine", studies.machine_phrase(exp.device), display=False)

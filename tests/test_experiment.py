@@ -84,11 +84,17 @@ def test_bad_seed_is_rejected(seed, error, match):
 
 
 def test_setup_seeds_and_describes():
-    exp = experiment.setup("smoke", "cpu", 7)
+    torch.set_num_threads(2)
+    try:
+        exp = experiment.setup("smoke", "cpu", 7)
+        assert torch.get_num_threads() == 1  # on the CPU a chapter computes on one thread
+    finally:
+        torch.set_num_threads(1)  # the suite's setting (conftest.py)
     assert exp.seeds() == [7]
     assert float(torch.rand(())) == float(torch.rand((), generator=torch.Generator()
                                                      .manual_seed(7)))
     assert "profile=smoke" in exp.describe() and "device=cpu" in exp.describe()
+    assert exp.describe().endswith("CPU cores, 1 torch thread")
 
 
 def test_run_seeds_tags_records_and_seeds_each_run():

@@ -145,17 +145,27 @@ class Experiment:
 
     def describe(self) -> str:
         """One line recording how the chapter was executed."""
+        threads = torch.get_num_threads()
         return (
             f"profile={self.profile.name} ({self.profile.description}); device={self.device}; "
             f"seed={self.seed}; torch {torch.__version__}; {platform.python_implementation()} "
-            f"{platform.python_version()}; {os.cpu_count()} CPU cores"
+            f"{platform.python_version()}; {os.cpu_count()} CPU cores, "
+            f"{threads} torch thread{'' if threads == 1 else 's'}"
         )
 
 
 def setup(profile: str | Profile = "quick", device: str = "auto", seed: int = 0) -> Experiment:
-    """Validate a chapter's parameters, seed everything and return its :class:`Experiment`."""
+    """Validate a chapter's parameters, seed everything and return its :class:`Experiment`.
+
+    On the CPU, torch computes on one thread from here on: the book's networks are small
+    enough that more threads do not make them faster, a chapter's numbers then do not depend
+    on how many cores the machine has (the threads decide the order in which sums are added),
+    and several chapters at once (``--jobs``) do not compete for the cores.
+    """
     experiment = Experiment(get_profile(profile), resolve_device(device), seed)
     seed_everything(seed)
+    if experiment.device.type == "cpu":
+        torch.set_num_threads(1)
     return experiment
 
 
