@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from deepoptim.optim.sgdph import SGDPH
+from deepoptim.optim import SGDPH
 
 from .optim_info import ErrorCase, OptimInfo, OptimInput
 from .records_torch import ReferenceSGD

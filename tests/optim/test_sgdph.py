@@ -13,8 +13,7 @@ import torch
 from torch import nn
 
 from deepoptim.curvature import dense_hessian
-from deepoptim.optim import DIAGNOSTICS
-from deepoptim.optim.sgdph import SGDPH, channelwise_param_groups
+from deepoptim.optim import DIAGNOSTICS, SGDPH, channelwise_param_groups
 
 from .test_conformance import assert_identical
 
