@@ -111,7 +111,11 @@ same :math:`D` and the replicas stay identical. DDP averages the gradients but n
 graph each rank differentiates. The average of the ranks' probes is the full-batch probe
 when the loss is a mean of per-sample terms over equal shards; it is not when batch
 statistics couple the samples (batch normalisation in train mode normalises each shard by its
-own statistics).
+own statistics). ``DistributedDataParallel`` cannot average gradients computed with
+``create_graph=True`` (torch 2.13: "a leaf Variable that requires grad is being used in an
+in-place operation"); the closure then averages them itself, keeping the local graph:
+``p.grad = mean + (grad - grad.detach())`` with ``mean`` the all-reduced ``grad``
+(``tests/optim/test_sgdph_ddp.py``).
 
 **Differences from the authors' code** (a reimplementation from the research notes, not a
 copy):
