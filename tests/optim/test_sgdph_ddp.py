@@ -4,7 +4,8 @@ Two gloo processes on the CPU each hold half of a batch. ``DistributedDataParall
 average gradients computed with ``create_graph=True`` (on torch 2.13 its reducer fails with "a
 leaf Variable that requires grad is being used in an in-place operation"), so the closure
 averages them itself: each ``p.grad`` holds the all-reduced value and the local graph (the
-mean plus the local gradient minus its detached value, which is exactly 0), and SGD-PH all-reduces its curvature probes. The model
+mean plus the local gradient minus its detached value, which is exactly 0), and SGD-PH
+all-reduces its curvature probes. The model
 normalises with LayerNorm (per sample), so the loss is a mean of per-sample terms and the
 average of the two half-batch probes is the full-batch probe. After several steps both ranks'
 parameters equal the single-process run on the whole batch, for both probes.
