@@ -78,6 +78,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("SaLSa", optim.SaLSa, {}, "03_salsa"),
     OptimizerEntry("PLASLS", optim.PLASLS, {}, "04_plasls", params=_one_group_per_layer),
     OptimizerEntry("ProxSGD", optim.ProxSGD, {}, "12_proxsgd"),
+    OptimizerEntry("SGD-PH", optim.SGDPH, {}, "30_sgdph", params=optim.channelwise_param_groups),
 )
 
 #: The two baselines every method is measured against.

@@ -8,7 +8,8 @@
 * ``param_groups.py``: splitting a network into parameter groups, and per-group learning rates;
 * ``linesearch/``: :class:`LineSearch` on any direction, and SLS, AdamSLS, KenSLS, SaLSa and
   PLASLS, one file each;
-* ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity.
+* ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity;
+* ``sgdph.py``: SGD-PH, SGD with a diagonal Newton step for the channel-wise parameters.
 
 Each method's file opens with its math, its source paper and where the book derives it. Public
 names are re-exported here.
@@ -48,12 +49,14 @@ from deepoptim.optim.param_groups import (
     with_learning_rates,
 )
 from deepoptim.optim.proxsgd import ProxSGD
+from deepoptim.optim.sgdph import SGDPH, channelwise_param_groups
 
 __all__ = [
     "DIAGNOSTICS",
     "FAILURES",
     "LINE_SEARCH",
     "PLASLS",
+    "SGDPH",
     "SLS",
     "AdamSLS",
     "ArmijoSearch",
@@ -67,6 +70,7 @@ __all__ = [
     "SaLSa",
     "SearchResult",
     "SearchStatus",
+    "channelwise_param_groups",
     "directions",
     "finite_difference_slope",
     "finite_difference_step",
