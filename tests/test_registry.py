@@ -1,5 +1,5 @@
 """The registry covers every optimizer of deepoptim.optim, and each entry builds, has a fixed
-colour, a conformance record and a chapter of the book."""
+colour, a conformance record, and names a chapter of the book unless its chapter is not written."""
 
 import inspect
 import re
@@ -47,13 +47,17 @@ def test_every_entry_has_a_fixed_colour_not_the_fallback():
         assert entry.color == plotting.OPTIMIZER_COLORS[name] == plotting.color(name)
 
 
-def test_every_entry_names_a_chapter_of_the_book():
+def test_every_chapter_an_entry_names_is_a_chapter_of_the_book():
     toc = set(re.findall(r"^\s*- file: book/executed/(\S+)\s*$",
                          (ROOT / "_toc.yml").read_text(), flags=re.MULTILINE))
     assert "01_sls" in toc  # the pattern reads the table of contents
-    for name, entry in registry.OPTIMIZERS.items():
-        assert (ROOT / "notebooks" / f"{entry.chapter}.py").is_file(), (name, entry.chapter)
-        assert entry.chapter in toc, (name, entry.chapter)
+    chapters = {name: entry.chapter for name, entry in registry.OPTIMIZERS.items()}
+    assert chapters["SLS"] == "01_sls" and chapters["ProxSGD"] == "12_proxsgd"
+    for name, chapter in chapters.items():
+        if chapter is None:  # the library has the method; its chapter is not written yet
+            continue
+        assert (ROOT / "notebooks" / f"{chapter}.py").is_file(), (name, chapter)
+        assert chapter in toc, (name, chapter)
 
 
 @pytest.mark.parametrize("name", list(registry.OPTIMIZERS))

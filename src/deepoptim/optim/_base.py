@@ -18,7 +18,8 @@ the optimizer-specific ones below, e.g.::
 ``check_lr`` is the check of every ``lr`` (a real ``lr >= 0``; a tensor is refused with a
 message that says what to pass instead), and ``check_real_params`` refuses complex parameters
 when a parameter group is added (the optimizers of this package work on real tensors). At
-``step()``, ``check_sparse_grad`` rejects sparse gradients.
+``step()``, ``check_sparse_grad`` rejects sparse gradients, and ``all_finite`` tells whether a
+step's loss and gradients are finite (an optimizer skips a non-finite step and records it).
 
 Closure convention
 ------------------
@@ -180,6 +181,20 @@ def loss_only(closure: Closure) -> torch.Tensor:
             "torch.no_grad(); guard the backward pass with `if torch.is_grad_enabled():` so "
             "that the closure only returns the loss there (see deepoptim.optim._base)"
         ) from error
+
+
+def all_finite(loss: object, grads: list[torch.Tensor]) -> bool:
+    """Whether the loss (if any: what the closure returned) and every gradient entry are finite.
+
+    One sum per tensor (a NaN or an infinity makes the sum non-finite; vectorised sums are far
+    cheaper on a CPU than ``isfinite``), then a single check and synchronisation. A sum can
+    overflow only for finite entries near the dtype's maximum, where a skipped step is safe.
+    """
+    sums = [g.sum() for g in grads]
+    if loss is not None:
+        value = as_loss(loss)
+        sums.append(value.to(sums[0].device) if sums else value)
+    return not sums or bool(torch.isfinite(torch.stack(sums)).all())
 
 
 def global_mean(value: torch.Tensor) -> torch.Tensor:

@@ -124,7 +124,7 @@ from deepoptim._checks import (
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
-    as_loss,
+    all_finite,
     check_lr,
     check_real_params,
     check_sparse_grad,
@@ -304,7 +304,7 @@ class ProxSGD(torch.optim.Optimizer):
                  if p.grad is not None]
         for grad in grads:
             check_sparse_grad(grad, type(self).__name__)
-        if not _all_finite(loss, grads):
+        if not all_finite(loss, grads):
             self.state[DIAGNOSTICS] = {**previous, "nonfinite_skips": skips + 1}
             return loss
         counts = _ZeroCounts()
@@ -469,20 +469,6 @@ class _ZeroCounts:
     @staticmethod
     def fraction(part: int, whole: int) -> float:
         return part / whole if whole else 0.0
-
-
-def _all_finite(loss: object, grads: list[torch.Tensor]) -> bool:
-    """Whether the loss (if any: what the closure returned) and every gradient entry are finite.
-
-    One sum per tensor (a NaN or an infinity makes the sum non-finite; vectorised sums are far
-    cheaper on a CPU than ``isfinite``), then a single check and synchronisation. A sum can
-    overflow only for finite entries near the dtype's maximum, where a skipped step is safe.
-    """
-    sums = [g.sum() for g in grads]
-    if loss is not None:
-        value = as_loss(loss)
-        sums.append(value.to(sums[0].device) if sums else value)
-    return not sums or bool(torch.isfinite(torch.stack(sums)).all())
 
 
 def _schedules(group: dict[str, Any], t: int) -> tuple[float, float]:

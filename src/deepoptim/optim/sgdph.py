@@ -157,12 +157,12 @@ from deepoptim.curvature import GraphHessianOperator, exact_diagonal, ones_probe
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
+    all_finite,
     check_lr,
     check_real_params,
     check_sparse_grad,
     loss_and_grad,
 )
-from deepoptim.optim.proxsgd import _all_finite
 
 __all__ = ["PROBES", "RULES", "SGDPH", "channelwise_param_groups"]
 
@@ -365,7 +365,7 @@ class SGDPH(torch.optim.Optimizer):
                  if p.grad is not None]
         for grad in grads:
             check_sparse_grad(grad, type(self).__name__)
-        if not _all_finite(loss, grads):
+        if not all_finite(loss, grads):
             diagnostics["nonfinite_skips"] += 1
             self.state[DIAGNOSTICS] = diagnostics
             return loss
