@@ -10,6 +10,7 @@ schedules, fallbacks and resume are tested on real models in ``test_kfac.py`` an
 from __future__ import annotations
 
 from deepoptim.optim.kfac import KFAC
+from deepoptim.optim.nkfac import NKFAC
 
 from .optim_info import ErrorCase, OptimInfo, OptimInput
 from .records_torch import ReferenceSGD
@@ -73,3 +74,11 @@ def errors() -> list[ErrorCase]:
 RECORDS: list[OptimInfo] = [
     OptimInfo(cls=KFAC, inputs=inputs(), errors=errors(), reference=sgd_reference(1e-3)),
 ]
+# The authors' lr of 0.1 diverges on the generic quadratic (curvature about 10).
+RECORDS.append(OptimInfo(cls=NKFAC, inputs=[
+    OptimInput("lr 0.01", {**_NO_LAYERS, "lr": 0.01}), *inputs()[1:]], errors=[
+    *errors(),
+    ErrorCase({**_NO_LAYERS, "newton_steps": 0}, ValueError, "Invalid newton_steps value: 0"),
+    ErrorCase({**_NO_LAYERS, "exact_interval": 0}, ValueError,
+              "Invalid exact_interval value: 0"),
+], reference=sgd_reference(0.1)))
