@@ -64,3 +64,23 @@ def twin(model, optimizer_cls, **kwargs):
     """A deep copy of the model with a fresh optimizer on it."""
     other = copy.deepcopy(model)
     return other, optimizer_cls(other.parameters(), model=other, **kwargs)
+
+
+def check_poisoned_factor(optimizer_cls, poison: str, steps: int, **options) -> None:
+    """After ``steps`` steps, poison a running factor of the Linear layer (a NaN entry, or
+    -I: indefinite) and step until the next refresh (``steps`` must leave it one step away):
+    the layer keeps its inverses, the parameters stay finite, one failure is recorded."""
+    model = classifier()
+    optimizer = optimizer_cls(model.parameters(), model=model, **options)
+    train(model, optimizer, steps)
+    state = optimizer.state[model[3].weight]
+    kept = state["a_inverse"].clone(), state["g_inverse"].clone()
+    if poison == "nan":
+        state["a_factor"][0, 0] = float("nan")
+    else:
+        state["g_factor"] = -torch.eye(4, dtype=torch.float64)
+    train(model, optimizer, 1, seed=10)
+    assert torch.equal(state["a_inverse"], kept[0]) and torch.equal(state["g_inverse"], kept[1])
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    diagnostics = optimizer.state["diagnostics"]
+    assert diagnostics["failed_inverses"] == diagnostics["fallbacks"] == 1

@@ -16,6 +16,7 @@ from deepoptim.optim.kfac import KFAC
 
 from .kronecker_problems import (
     batch,
+    check_poisoned_factor,
     classifier,
     closure_for,
     kronecker_direction,
@@ -164,20 +165,7 @@ def test_schedules_refresh_factors_and_inverses_when_their_formulas_say():
 
 @pytest.mark.parametrize("poison", ["nan", "indefinite"])
 def test_a_poisoned_factor_keeps_the_previous_inverse_and_is_recorded(poison):
-    model = classifier()
-    optimizer = KFAC(model.parameters(), model=model, cov_interval=2, inv_interval=3)
-    train(model, optimizer, 3)
-    state = optimizer.state[model[3].weight]
-    kept = state["a_inverse"].clone(), state["g_inverse"].clone()
-    if poison == "nan":
-        state["a_factor"][0, 0] = float("nan")
-    else:
-        state["g_factor"] = -torch.eye(4, dtype=torch.float64)
-    train(model, optimizer, 2, seed=10)  # t = 3 refreshes, t = 4 records
-    assert torch.equal(state["a_inverse"], kept[0]) and torch.equal(state["g_inverse"], kept[1])
-    assert all(torch.isfinite(p).all() for p in model.parameters())
-    diagnostics = optimizer.state[DIAGNOSTICS]
-    assert diagnostics["failed_inverses"] == diagnostics["fallbacks"] == 1
+    check_poisoned_factor(KFAC, poison, 3, cov_interval=2, inv_interval=3)
 
 
 def test_a_layer_without_any_inverse_takes_the_plain_gradient():

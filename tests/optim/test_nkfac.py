@@ -12,7 +12,15 @@ import torch
 from deepoptim.optim import DIAGNOSTICS
 from deepoptim.optim.nkfac import NKFAC
 
-from .kronecker_problems import batch, classifier, closure_for, kronecker_direction, train, twin
+from .kronecker_problems import (
+    batch,
+    check_poisoned_factor,
+    classifier,
+    closure_for,
+    kronecker_direction,
+    train,
+    twin,
+)
 
 FLOOR = 1e-4  # damping=0 leaves NKFAC's damping floor: a known shift
 
@@ -87,20 +95,7 @@ def test_exact_refreshes_follow_the_schedule():
 
 @pytest.mark.parametrize("poison", ["nan", "indefinite"])
 def test_a_poisoned_factor_keeps_the_previous_inverse_and_is_recorded(poison):
-    model = classifier()
-    optimizer = NKFAC(model.parameters(), model=model, cov_interval=2, inv_interval=1)
-    train(model, optimizer, 4)
-    state = optimizer.state[model[3].weight]
-    kept = state["a_inverse"].clone(), state["g_inverse"].clone()
-    if poison == "nan":
-        state["a_factor"][0, 0] = float("nan")
-    else:
-        state["g_factor"] = -torch.eye(4, dtype=torch.float64)
-    train(model, optimizer, 1, seed=10)  # t = 4: a Newton refresh
-    assert torch.equal(state["a_inverse"], kept[0]) and torch.equal(state["g_inverse"], kept[1])
-    assert all(torch.isfinite(p).all() for p in model.parameters())
-    diagnostics = optimizer.state[DIAGNOSTICS]
-    assert diagnostics["failed_inverses"] == diagnostics["fallbacks"] == 1
+    check_poisoned_factor(NKFAC, poison, 4, cov_interval=2, inv_interval=1)  # a Newton refresh
 
 
 def test_resume_from_state_dict_equals_continuing_and_norm_layers_get_sgd():
