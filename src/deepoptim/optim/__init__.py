@@ -8,7 +8,8 @@
 * ``param_groups.py``: splitting a network into parameter groups, and per-group learning rates;
 * ``linesearch/``: :class:`LineSearch` on any direction, and SLS, AdamSLS, KenSLS, SaLSa and
   PLASLS, one file each;
-* ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity.
+* ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity;
+* ``kfac.py``, ``nkfac.py``: KFAC and NKFAC, on the Kronecker machinery of ``_kronecker.py``.
 
 Each method's file opens with its math, its source paper and where the book derives it. Public
 names are re-exported here.
@@ -23,6 +24,7 @@ from deepoptim.optim._base import (
     loss_only,
 )
 from deepoptim.optim.directions import Direction, Directions
+from deepoptim.optim.kfac import KFAC
 from deepoptim.optim.linesearch import (
     FAILURES,
     LINE_SEARCH,
@@ -41,6 +43,7 @@ from deepoptim.optim.linesearch import (
     reset_step_size,
     sls_growth,
 )
+from deepoptim.optim.nkfac import NKFAC
 from deepoptim.optim.param_groups import (
     layer_decay,
     split_by_prefix,
@@ -60,9 +63,11 @@ __all__ = [
     "Closure",
     "Direction",
     "Directions",
+    "KFAC",
     "KenSLS",
     "Line",
     "LineSearch",
+    "NKFAC",
     "ProxSGD",
     "SaLSa",
     "SearchResult",
