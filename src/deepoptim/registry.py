@@ -10,6 +10,7 @@ under the name its figures use:
   sweep); the book's own methods start from their published defaults (their classes' own);
 * ``params``: what the constructor optimizes of a model: all its parameters, or for the
   layer-wise PLASLS one parameter group per layer (``deepoptim.optim.split_parameters``);
+  ``takes_model``: the constructor also gets ``model=model`` (KFAC and NKFAC hook its layers);
 * ``color``: the optimizer's fixed colour in every figure, read from
   :data:`deepoptim.plotting.OPTIMIZER_COLORS` (which holds the colours);
 * ``chapter``: the stem of the chapter that derives the method (``notebooks/<chapter>.py``),
@@ -53,6 +54,7 @@ class OptimizerEntry:
     defaults: dict[str, Any]
     chapter: str | None
     params: Callable[[nn.Module], Any] = _all_parameters
+    takes_model: bool = False
 
     @property
     def color(self) -> tuple[float, float, float]:
@@ -61,7 +63,8 @@ class OptimizerEntry:
 
     def build(self, model: nn.Module, **overrides: Any) -> torch.optim.Optimizer:
         """The optimizer for ``model``, with its defaults updated by ``overrides``."""
-        return self.cls(self.params(model), **{**self.defaults, **overrides})
+        model_argument = {"model": model} if self.takes_model else {}
+        return self.cls(self.params(model), **model_argument, **{**self.defaults, **overrides})
 
 
 def _entries(*entries: OptimizerEntry) -> dict[str, OptimizerEntry]:
@@ -80,6 +83,8 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("PLASLS", optim.PLASLS, {}, "04_plasls", params=_one_group_per_layer),
     OptimizerEntry("ProxSGD", optim.ProxSGD, {}, "12_proxsgd"),
     OptimizerEntry("SGD-PH", optim.SGDPH, {}, None, params=optim.channelwise_param_groups),
+    OptimizerEntry("KFAC", optim.KFAC, {}, None, takes_model=True),
+    OptimizerEntry("NKFAC", optim.NKFAC, {}, None, takes_model=True),
 )
 
 #: The two baselines every method is measured against.

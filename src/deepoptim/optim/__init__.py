@@ -10,6 +10,7 @@
   PLASLS, one file each;
 * ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity;
 * ``sgdph.py``: SGD-PH, SGD with a diagonal Newton step for the channel-wise parameters.
+* ``kfac.py``, ``nkfac.py``: KFAC and NKFAC, on the Kronecker machinery of ``_kronecker.py``.
 
 Each method's file opens with its math, its source paper and where the book derives it. Public
 names are re-exported here.
@@ -24,6 +25,7 @@ from deepoptim.optim._base import (
     loss_only,
 )
 from deepoptim.optim.directions import Direction, Directions
+from deepoptim.optim.kfac import KFAC
 from deepoptim.optim.linesearch import (
     FAILURES,
     LINE_SEARCH,
@@ -42,6 +44,7 @@ from deepoptim.optim.linesearch import (
     reset_step_size,
     sls_growth,
 )
+from deepoptim.optim.nkfac import NKFAC
 from deepoptim.optim.param_groups import (
     layer_decay,
     split_by_prefix,
@@ -63,9 +66,11 @@ __all__ = [
     "Closure",
     "Direction",
     "Directions",
+    "KFAC",
     "KenSLS",
     "Line",
     "LineSearch",
+    "NKFAC",
     "ProxSGD",
     "SaLSa",
     "SearchResult",

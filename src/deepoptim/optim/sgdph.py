@@ -163,6 +163,7 @@ from deepoptim.optim._base import (
     check_sparse_grad,
     loss_and_grad,
 )
+from deepoptim.optim.directions import Momentum
 
 __all__ = ["PROBES", "RULES", "SGDPH", "channelwise_param_groups"]
 
@@ -371,9 +372,7 @@ class SGDPH(torch.optim.Optimizer):
             return loss
         self._refresh(diagnostics)
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._update(group, p, p.grad.detach())
+            self._update(group)
         diagnostics["steps"] += 1
         self.state[DIAGNOSTICS] = diagnostics
         return loss
@@ -433,27 +432,25 @@ class SGDPH(torch.optim.Optimizer):
             state["hessian_updates"] = 0
         return state
 
-    def _update(self, group: dict[str, Any], p: torch.Tensor, grad: torch.Tensor) -> None:
-        """One parameter's step: ``torch.optim.SGD``'s arithmetic, with the weight decay moved
-        out of the momentum and the Newton scaling applied for a preconditioned tensor."""
-        lr, weight_decay, momentum = group["lr"], group["weight_decay"], group["momentum"]
-        preconditioned = group["precondition"]
+    def _update(self, group: dict[str, Any]) -> None:
+        """One group's step: ``torch.optim.SGD``'s arithmetic (its momentum is
+        :class:`~deepoptim.optim.directions.Momentum`), with the weight decay moved out of the
+        momentum and the Newton scaling applied for a preconditioned group."""
+        params = [p for p in group["params"] if p.grad is not None]
+        grads = [p.grad.detach() for p in params]
+        weight_decay, preconditioned = group["weight_decay"], group["precondition"]
         if weight_decay != 0 and not preconditioned:
-            grad = grad.add(p, alpha=weight_decay)
-        if momentum != 0:
-            state = self.state[p]
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = torch.clone(grad).detach()
-            else:
-                buf.mul_(momentum).add_(grad, alpha=1 - group["dampening"])
-            grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
-        if preconditioned:
-            state = self._preconditioner_state(p)
-            updates = state["hessian_updates"]
-            if updates > 0:
-                scale = group["tau"] * (1 - group["hessian_decay"] ** updates)
-                grad = grad * scale / (state["hessian_diag"] + group["eps"])
-            if weight_decay != 0:
-                grad = grad.add(p, alpha=weight_decay)
-        p.add_(grad, alpha=-lr)
+            grads = [g.add(p, alpha=weight_decay) for p, g in zip(params, grads, strict=True)]
+        if group["momentum"] != 0:
+            heavy_ball = Momentum(group["momentum"], group["dampening"], group["nesterov"])
+            grads = heavy_ball(grads, [self.state[p] for p in params]).update
+        for p, grad in zip(params, grads, strict=True):
+            if preconditioned:
+                state = self._preconditioner_state(p)
+                updates = state["hessian_updates"]
+                if updates > 0:
+                    scale = group["tau"] * (1 - group["hessian_decay"] ** updates)
+                    grad = grad * scale / (state["hessian_diag"] + group["eps"])
+                if weight_decay != 0:
+                    grad = grad.add(p, alpha=weight_decay)
+            p.add_(grad, alpha=-group["lr"])

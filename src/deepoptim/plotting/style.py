@@ -32,6 +32,7 @@ OPTIMIZER_COLORS: dict[str, tuple[float, float, float]] = {
     "LineSearch": _DARK[6],
     "ProxSGD": _TAB10[8],
     "SGD-PH": _TAB10[9],
+    "KFAC": _DARK[7],
     "NKFAC": _DARK[0],
     "AdamR": _DARK[2],
     "AFOpt": _DARK[3],

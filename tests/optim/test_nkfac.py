@@ -1,0 +1,137 @@
+"""NKFAC in float64: a Newton-Schulz update squares the residual, converged NKFAC is the KFAC
+direction rescaled to the gradient's norm, exact refreshes come when the schedule says, and
+poisoned factors fall back visibly."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from deepoptim.optim import DIAGNOSTICS
+from deepoptim.optim.nkfac import NKFAC
+
+from .kronecker_problems import (
+    batch,
+    check_poisoned_factor,
+    classifier,
+    closure_for,
+    kronecker_direction,
+    train,
+    twin,
+)
+
+FLOOR = 1e-4  # damping=0 leaves NKFAC's damping floor: a known shift
+
+
+def layer_matrix_of(layer, tensors):
+    weight, bias = tensors
+    return torch.cat([weight.reshape(len(weight), -1), bias[:, None]], dim=1)
+
+
+def test_one_newton_step_squares_the_residual():
+    """I - B'(F + l I) = (I - B(F + l I))^2 for the perturbed previous inverse B."""
+    model = classifier()
+    optimizer = NKFAC(model.parameters(), model=model, damping=0.0, cov_interval=100,
+                      inv_interval=1)
+    train(model, optimizer, 3)  # three exact refreshes of the factors recorded at t = 0
+    state = optimizer.state[model[3].weight]
+    factor = state["a_factor"] + FLOOR * torch.eye(len(state["a_factor"]), dtype=torch.float64)
+    start = 0.9 * state["a_inverse"]
+    state["a_inverse"] = start.clone()
+    train(model, optimizer, 1, seed=5)
+    eye = torch.eye(len(factor), dtype=torch.float64)
+    error = eye - start @ factor
+    assert 0.1 < float(torch.linalg.matrix_norm(error)) < 1
+    torch.testing.assert_close(eye - state["a_inverse"] @ factor, error @ error)
+    diagnostics = optimizer.state[DIAGNOSTICS]  # the other three inverses were exact already
+    assert (diagnostics["newton_inversions"], diagnostics["newton_iterations"]) == (4, 1)
+
+
+def test_converged_nkfac_is_the_kfac_direction_rescaled_to_the_gradient_norm():
+    model = classifier()
+    optimizer = NKFAC(model.parameters(), model=model, lr=0.1, momentum=0.0, damping=0.0,
+                      cov_interval=100, inv_interval=1, newton_steps=30)
+    train(model, optimizer, 3)
+    layers = (model[0], model[3])
+    for layer in layers:  # a start for the Newton iterations away from the solution
+        state = optimizer.state[layer.weight]
+        state["a_inverse"], state["g_inverse"] = 0.9 * state["a_inverse"], state["g_inverse"]
+    before = [layer_matrix_of(layer, (layer.weight, layer.bias)).detach().clone()
+              for layer in layers]
+    train(model, optimizer, 1, seed=3)  # t = 3: Newton iterations from the previous inverses
+    diagnostics = optimizer.state[DIAGNOSTICS]
+    assert diagnostics["newton_iterations"] > 4 and diagnostics["exact_inversions"] == 12
+    assert diagnostics["newton_residual"] < 1e-7
+    for layer, start in zip(layers, before, strict=True):
+        state = optimizer.state[layer.weight]
+        gradient = layer_matrix_of(layer, (layer.weight.grad, layer.bias.grad))
+        kfac = kronecker_direction(state["a_factor"], state["g_factor"], gradient, FLOOR)
+        expected = kfac * torch.linalg.matrix_norm(gradient) / torch.linalg.matrix_norm(kfac)
+        after = layer_matrix_of(layer, (layer.weight, layer.bias)).detach()
+        torch.testing.assert_close((start - after) / 0.1, expected, rtol=1e-6, atol=1e-9)
+        torch.testing.assert_close(torch.linalg.matrix_norm((start - after) / 0.1),
+                                   torch.linalg.matrix_norm(gradient))
+
+
+def test_exact_refreshes_follow_the_schedule():
+    """Refreshes 0, 1, 2 and every exact_interval-th are exact, the others Newton steps; a
+    factor starts as its normalised first recording folded into zero."""
+    model = classifier()
+    optimizer = NKFAC(model.parameters(), model=model, cov_interval=100, inv_interval=1,
+                      exact_interval=4)
+    exact, newton = [], []
+    for t in range(9):
+        train(model, optimizer, 1, seed=t)
+        exact.append(optimizer.state[DIAGNOSTICS]["exact_inversions"])
+        newton.append(optimizer.state[DIAGNOSTICS]["newton_inversions"])
+    assert exact == [4, 8, 12, 12, 16, 16, 16, 16, 20]  # refreshes 0, 1, 2, 4, 8; 4 factors
+    assert newton == [0, 0, 0, 4, 4, 8, 12, 16, 16]
+    for key in ("a_factor", "g_factor"):
+        norm = torch.linalg.matrix_norm(optimizer.state[model[3].weight][key])
+        torch.testing.assert_close(norm, torch.tensor(0.05, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("poison", ["nan", "indefinite"])
+def test_a_poisoned_factor_keeps_the_previous_inverse_and_is_recorded(poison):
+    check_poisoned_factor(NKFAC, poison, 4, cov_interval=2, inv_interval=1)  # a Newton refresh
+
+
+def test_resume_from_state_dict_equals_continuing_and_norm_layers_get_sgd():
+    model = classifier()
+    options = dict(cov_interval=2, inv_interval=1, exact_interval=3)
+    optimizer = NKFAC(model.parameters(), model=model, **options)
+    train(model, optimizer, 4)
+    copy_model, resumed = twin(model, NKFAC, **options)
+    resumed.load_state_dict(copy.deepcopy(optimizer.state_dict()))
+    train(model, optimizer, 5, seed=20)
+    train(copy_model, resumed, 5, seed=20)
+    for mine, theirs in zip(model.parameters(), copy_model.parameters(), strict=True):
+        assert torch.equal(mine, theirs)
+    timing = "preconditioner_seconds"
+    ours, theirs = (o.state[DIAGNOSTICS] for o in (optimizer, resumed))
+    assert {k: v for k, v in ours.items() if k != timing} == \
+        {k: v for k, v in theirs.items() if k != timing}
+
+    plain, reference = classifier(), classifier()
+    nkfac = NKFAC(plain.parameters(), model=None, lr=0.05)
+    sgd = torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9, foreach=False)
+    train(plain, nkfac, 3)
+    train(reference, sgd, 3)
+    assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), reference.parameters(),
+                                                  strict=True))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_trains_in_float32_and_float64(dtype):
+    model = classifier(dtype=dtype)
+    optimizer = NKFAC(model.parameters(), model=model, lr=0.05, cov_interval=1, inv_interval=1)
+    x, y = batch(dtype=dtype)
+    closure = closure_for(model, optimizer, x, y)
+    first = float(closure().detach())
+    for _ in range(10):
+        optimizer.step(closure)
+    assert float(closure().detach()) < 0.5 * first
+    assert optimizer.state[model[3].weight]["a_inverse"].dtype == dtype
+    assert optimizer.state[DIAGNOSTICS]["fallbacks"] == 0
