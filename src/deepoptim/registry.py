@@ -78,6 +78,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("SaLSa", optim.SaLSa, {}, "03_salsa"),
     OptimizerEntry("PLASLS", optim.PLASLS, {}, "04_plasls", params=_one_group_per_layer),
     OptimizerEntry("ProxSGD", optim.ProxSGD, {}, "12_proxsgd"),
+    OptimizerEntry("AdamR", optim.AdamR, {}, "32_adamr"),
 )
 
 #: The two baselines every method is measured against.

@@ -8,7 +8,8 @@
 * ``param_groups.py``: splitting a network into parameter groups, and per-group learning rates;
 * ``linesearch/``: :class:`LineSearch` on any direction, and SLS, AdamSLS, KenSLS, SaLSa and
   PLASLS, one file each;
-* ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity.
+* ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity;
+* ``adamr.py``: AdamR, Adam in the eigenbasis of Kronecker factors of the gradients.
 
 Each method's file opens with its math, its source paper and where the book derives it. Public
 names are re-exported here.
@@ -22,6 +23,7 @@ from deepoptim.optim._base import (
     loss_and_grad,
     loss_only,
 )
+from deepoptim.optim.adamr import AdamR
 from deepoptim.optim.directions import Direction, Directions
 from deepoptim.optim.linesearch import (
     FAILURES,
@@ -55,6 +57,7 @@ __all__ = [
     "LINE_SEARCH",
     "PLASLS",
     "SLS",
+    "AdamR",
     "AdamSLS",
     "ArmijoSearch",
     "Closure",
