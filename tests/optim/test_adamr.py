@@ -50,16 +50,20 @@ class Regression:
         return fit + (k - self.k_target).pow(4).sum() + (s.pow(2) * torch.arange(1, 4)).sum()
 
 
+def advance(optimizer, loss, params, steps: int = 1) -> None:
+    """``steps`` optimizer steps on ``loss(params)``."""
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss(params).backward()
+        optimizer.step()
+
+
 def run(make, problem: Regression, steps: int, setup=None, loss=None):
     params = problem.leaves()
     optimizer = make(params)
     if setup is not None:
         setup(optimizer, params)
-    loss = loss or problem.loss
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss(params).backward()
-        optimizer.step()
+    advance(optimizer, loss or problem.loss, params, steps)
     return [p.detach() for p in params], optimizer
 
 
@@ -192,13 +196,9 @@ def test_moments_are_carried_into_a_new_basis():
     Q_L' M' Q_R'^T = Q_L M Q_R^T; the second is (O_L∘O_L) V (O_R∘O_R)^T, non-negative, with the
     same sum, and exactly permuted when the new basis permutes and flips the old one."""
     problem = Regression()
-    params, optimizer = None, None
     params = problem.leaves()
     optimizer = AdamR(params, lr=0.01, rotation_interval=100)
-    for _ in range(4):
-        optimizer.zero_grad()
-        problem.loss(params).backward()
-        optimizer.step()
+    advance(optimizer, problem.loss, params, 4)
     w, state = params[0], optimizer.state[params[0]]
     old = {k: state[k].clone() for k in ("exp_avg", "exp_avg_sq", "rotation_left",
                                          "rotation_right")}
@@ -231,10 +231,7 @@ def test_a_refresh_step_transports_then_updates_the_moments():
     problem = Regression()
     params = problem.leaves()
     optimizer = AdamR(params, lr=0.01, betas=(0.9, 0.99), rotation_interval=3)
-    for _ in range(3):
-        optimizer.zero_grad()
-        problem.loss(params).backward()
-        optimizer.step()
+    advance(optimizer, problem.loss, params, 3)
     w, state = params[0], optimizer.state[params[0]]
     old = {k: state[k].clone() for k in ("exp_avg", "exp_avg_sq", "rotation_left",
                                          "rotation_right", "factor_left", "factor_right")}
@@ -372,9 +369,7 @@ def test_timed_diagnostics_are_opt_in_and_accumulate():
     optimizer = AdamR(params, timed=True)
     seconds = []
     for _ in range(3):
-        optimizer.zero_grad()
-        problem.loss(params).backward()
-        optimizer.step()
+        advance(optimizer, problem.loss, params)
         seconds.append(optimizer.state[DIAGNOSTICS]["preconditioner_seconds"])
     assert 0 < seconds[0] <= seconds[1] <= seconds[2]
     assert optimizer.state[DIAGNOSTICS]["step_size"] == pytest.approx(1e-3 / (1 - 0.9 ** 3))
@@ -410,19 +405,13 @@ def test_resume_mid_interval_equals_continuing(dtype):
     params = problem.leaves()
     optimizer = AdamR(params, lr=0.01, stat_interval=2, rotation_interval=3)
 
-    def step(opt, ps):
-        opt.zero_grad()
-        problem.loss(ps).backward()
-        opt.step()
-
-    for _ in range(5):
-        step(optimizer, params)
+    advance(optimizer, problem.loss, params, 5)
     twin = [p.detach().clone().requires_grad_() for p in params]
     resumed = AdamR(twin, lr=0.01, stat_interval=2, rotation_interval=3)
     resumed.load_state_dict(copy.deepcopy(optimizer.state_dict()))
     for _ in range(7):
-        step(optimizer, params)
-        step(resumed, twin)
+        advance(optimizer, problem.loss, params)
+        advance(resumed, problem.loss, twin)
         exact([p.detach() for p in twin], [p.detach() for p in params])
     assert all(p.dtype == dtype for p in params)
 
@@ -433,10 +422,7 @@ def test_param_groups_keep_their_own_cadence():
     params = problem.leaves()
     optimizer = AdamR([{"params": params[:2], "rotation_interval": 2},
                        {"params": params[2:], "rotation_interval": 5, "lr": 0.0}], lr=0.01)
-    for _ in range(10):
-        optimizer.zero_grad()
-        problem.loss(params).backward()
-        optimizer.step()
+    advance(optimizer, problem.loss, params, 10)
     assert optimizer.state[DIAGNOSTICS]["rotation_refreshes"] == 5 + 2
     exact(params[2].detach(), problem.start[2])  # lr = 0 in its group
 
@@ -446,11 +432,8 @@ def test_float32_trains():
     params = problem.leaves()
     optimizer = AdamR(params, lr=0.05, rotation_interval=5)
     first = float(problem.loss(params).detach())
-    for _ in range(60):
-        optimizer.zero_grad()
-        problem.loss(params).backward()
-        optimizer.step()
-    assert float(problem.loss(params)) < 0.5 * first
+    advance(optimizer, problem.loss, params, 60)
+    assert float(problem.loss(params).detach()) < 0.5 * first
     assert all(torch.isfinite(p).all() and p.dtype == torch.float32 for p in params)
 
 
