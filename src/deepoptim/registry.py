@@ -85,6 +85,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("SGD-PH", optim.SGDPH, {}, None, params=optim.channelwise_param_groups),
     OptimizerEntry("KFAC", optim.KFAC, {}, None, takes_model=True),
     OptimizerEntry("NKFAC", optim.NKFAC, {}, None, takes_model=True),
+    OptimizerEntry("AdamR", optim.AdamR, {}, None),
 )
 
 #: The two baselines every method is measured against.

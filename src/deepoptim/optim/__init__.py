@@ -9,8 +9,9 @@
 * ``linesearch/``: :class:`LineSearch` on any direction, and SLS, AdamSLS, KenSLS, SaLSa and
   PLASLS, one file each;
 * ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity;
-* ``sgdph.py``: SGD-PH, SGD with a diagonal Newton step for the channel-wise parameters.
-* ``kfac.py``, ``nkfac.py``: KFAC and NKFAC, on the Kronecker machinery of ``_kronecker.py``.
+* ``sgdph.py``: SGD-PH, SGD with a diagonal Newton step for the channel-wise parameters;
+* ``kfac.py``, ``nkfac.py``: KFAC and NKFAC, on the Kronecker machinery of ``_kronecker.py``;
+* ``adamr.py``: AdamR, Adam in the eigenbasis of Kronecker factors of the gradients.
 
 Each method's file opens with its math, its source paper and where the book derives it. Public
 names are re-exported here.
@@ -24,6 +25,7 @@ from deepoptim.optim._base import (
     loss_and_grad,
     loss_only,
 )
+from deepoptim.optim.adamr import AdamR
 from deepoptim.optim.directions import Direction, Directions
 from deepoptim.optim.kfac import KFAC
 from deepoptim.optim.linesearch import (
@@ -61,6 +63,7 @@ __all__ = [
     "PLASLS",
     "SGDPH",
     "SLS",
+    "AdamR",
     "AdamSLS",
     "ArmijoSearch",
     "Closure",
