@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 from deepoptim.optim import (
@@ -24,6 +22,8 @@ from deepoptim.optim import (
     split_parameters,
 )
 from deepoptim.optim.directions import Momentum
+
+from .ddp import batch, ddp, run_on_ranks, share
 
 STEPS = 6
 CONFIGS = {
@@ -38,19 +38,15 @@ CONFIGS = {
 
 
 def make_problem():
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(16, 6, generator=generator, dtype=torch.float64)
-    y = torch.randint(0, 3, (16,), generator=generator)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3)).double()
-    return model, x, y
+    return (model, *batch())
 
 
 def train(name: str, rank: int = 0, world: int = 1) -> list[torch.Tensor]:
     """``STEPS`` steps of optimizer ``name`` on this rank's share of the batch."""
     model, x, y = make_problem()
-    network = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    rows = slice(rank * len(x) // world, (rank + 1) * len(x) // world)
+    network, rows = ddp(model, world), share(rank, world, len(x))
     optimizer = CONFIGS[name](model)
 
     def closure():
@@ -65,23 +61,10 @@ def train(name: str, rank: int = 0, world: int = 1) -> list[torch.Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 
 
-def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
-                            world_size=world)
-    try:
-        results = {name: train(name, rank, world) for name in CONFIGS}
-        torch.save(results, f"{out_dir}/rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
-
-
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     """The parameters each of two ranks ended with, per optimizer."""
-    tmp = tmp_path_factory.mktemp("ddp")
-    mp.spawn(_worker, args=(2, str(tmp / "init"), str(tmp)), nprocs=2, join=True)
-    return [torch.load(tmp / f"rank{rank}.pt", weights_only=True) for rank in range(2)]
+    return run_on_ranks(train, list(CONFIGS), tmp_path_factory.mktemp("ddp"))
 
 
 @pytest.mark.slow

@@ -16,28 +16,26 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 from deepoptim.optim import SGDPH, channelwise_param_groups
+
+from .ddp import batch, run_on_ranks, share
 
 STEPS = 6
 PROBES = ("ones", "exact")
 
 
 def make_problem():
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(16, 6, generator=generator, dtype=torch.float64)
-    y = torch.randint(0, 3, (16,), generator=generator)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 8), nn.LayerNorm(8), nn.Tanh(), nn.Linear(8, 3)).double()
-    return model, x, y
+    return (model, *batch())
 
 
 def train(probe: str, rank: int = 0, world: int = 1) -> list[torch.Tensor]:
     """``STEPS`` SGD-PH steps on this rank's share of the batch."""
     model, x, y = make_problem()
-    rows = slice(rank * len(x) // world, (rank + 1) * len(x) // world)
+    rows = share(rank, world, len(x))
     optimizer = SGDPH(channelwise_param_groups(model, probe=probe), lr=0.1, tau=0.01,
                       round_robin=False)
 
@@ -60,23 +58,10 @@ def train(probe: str, rank: int = 0, world: int = 1) -> list[torch.Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 
 
-def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
-                            world_size=world)
-    try:
-        results = {probe: train(probe, rank, world) for probe in PROBES}
-        torch.save(results, f"{out_dir}/rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
-
-
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     """The parameters each of two ranks ended with, per probe."""
-    tmp = tmp_path_factory.mktemp("ddp")
-    mp.spawn(_worker, args=(2, str(tmp / "init"), str(tmp)), nprocs=2, join=True)
-    return [torch.load(tmp / f"rank{rank}.pt", weights_only=True) for rank in range(2)]
+    return run_on_ranks(train, PROBES, tmp_path_factory.mktemp("ddp"))
 
 
 @pytest.mark.slow
