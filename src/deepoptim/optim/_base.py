@@ -81,6 +81,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -181,6 +182,19 @@ def loss_only(closure: Closure) -> torch.Tensor:
             "torch.no_grad(); guard the backward pass with `if torch.is_grad_enabled():` so "
             "that the closure only returns the loss there (see deepoptim.optim._base)"
         ) from error
+
+
+def add_checked_group(optimizer: torch.optim.Optimizer, param_group: dict[str, Any],
+                      check: Callable[[dict[str, Any]], None]) -> None:
+    """``torch.optim.Optimizer.add_param_group``, then ``check`` of the group torch built (its
+    defaults filled in); a group that fails the check (``TypeError`` or ``ValueError``) is
+    removed again, so nothing is left half added."""
+    torch.optim.Optimizer.add_param_group(optimizer, param_group)
+    try:
+        check(optimizer.param_groups[-1])
+    except (TypeError, ValueError):
+        optimizer.param_groups.pop()
+        raise
 
 
 def all_finite(loss: object, grads: list[torch.Tensor]) -> bool:

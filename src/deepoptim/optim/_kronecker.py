@@ -80,6 +80,7 @@ from deepoptim.curvature import (
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
+    add_checked_group,
     as_loss,
     check_lr,
     check_real_params,
@@ -171,13 +172,11 @@ class KroneckerOptimizer(torch.optim.Optimizer):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group (torch's rules) after validating it; an invalid group is not added. A
         group added after construction is stepped with SGD (the layers are chosen once)."""
-        super().add_param_group(param_group)
-        try:
-            check_sgd_hyperparameters(self.param_groups[-1])
-            check_real_params(self.param_groups[-1]["params"], type(self).__name__)
-        except (TypeError, ValueError):
-            self.param_groups.pop()
-            raise
+        add_checked_group(self, param_group, self._check_group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        check_sgd_hyperparameters(group)
+        check_real_params(group["params"], type(self).__name__)
 
     def _select_layers(self, model: nn.Module, layers: Sequence[str] | None
                        ) -> dict[str, nn.Module]:

@@ -127,6 +127,7 @@ from deepoptim.curvature import FactorError, SymmetricEigen
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
+    add_checked_group,
     as_loss,
     check_betas,
     check_lr,
@@ -206,13 +207,11 @@ class AdamR(torch.optim.Optimizer):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group after validating its hyperparameters (defaults filled in); an invalid
         group is not added."""
-        super().add_param_group(param_group)
-        try:
-            _check_hyperparameters(self.param_groups[-1])
-            check_real_params(self.param_groups[-1]["params"], type(self).__name__)
-        except (TypeError, ValueError):
-            self.param_groups.pop()
-            raise
+        add_checked_group(self, param_group, self._check_group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        _check_hyperparameters(group)
+        check_real_params(group["params"], type(self).__name__)
 
     # ------------------------------------------------------------------ state
 

@@ -124,6 +124,7 @@ from deepoptim._checks import (
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
+    add_checked_group,
     all_finite,
     check_lr,
     check_real_params,
@@ -283,14 +284,12 @@ class ProxSGD(torch.optim.Optimizer):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group after validating its hyperparameters (defaults filled in) and its
         group structure; an invalid group is not added."""
-        super().add_param_group(param_group)
-        try:
-            _check_hyperparameters(self.param_groups[-1])
-            _check_groupable(self.param_groups[-1])
-            check_real_params(self.param_groups[-1]["params"], type(self).__name__)
-        except (TypeError, ValueError):
-            self.param_groups.pop()
-            raise
+        add_checked_group(self, param_group, self._check_group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        _check_hyperparameters(group)
+        _check_groupable(group)
+        check_real_params(group["params"], type(self).__name__)
 
     # ------------------------------------------------------------------ the step
 

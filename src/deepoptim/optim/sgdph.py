@@ -157,6 +157,7 @@ from deepoptim.curvature import GraphHessianOperator, exact_diagonal, ones_probe
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
+    add_checked_group,
     all_finite,
     check_lr,
     check_real_params,
@@ -331,14 +332,12 @@ class SGDPH(torch.optim.Optimizer):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group after validating its hyperparameters (defaults filled in) and, if it is
         preconditioned, that its tensors are channel-wise; an invalid group is not added."""
-        super().add_param_group(param_group)
-        try:
-            _check_hyperparameters(self.param_groups[-1])
-            _check_channelwise(self.param_groups[-1])
-            check_real_params(self.param_groups[-1]["params"], type(self).__name__)
-        except (TypeError, ValueError):
-            self.param_groups.pop()
-            raise
+        add_checked_group(self, param_group, self._check_group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        _check_hyperparameters(group)
+        _check_channelwise(group)
+        check_real_params(group["params"], type(self).__name__)
 
     def _preconditioned(self) -> list[tuple[int, torch.Tensor]]:
         """(group index, tensor) of every preconditioned tensor, in group order: the list the

@@ -80,6 +80,7 @@ from deepoptim._checks import check_choice, check_in_range, check_positive
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
+    add_checked_group,
     as_loss,
     check_lr,
     check_real_params,
@@ -229,12 +230,7 @@ class LineSearchOptimizer(torch.optim.Optimizer):
     def add_param_group(self, param_group: dict) -> None:
         """Add a group; every hyperparameter but ``lr`` and the direction's must equal the
         first group's, and its parameters must be real."""
-        super().add_param_group(param_group)
-        try:
-            self._check_group(self.param_groups[-1])
-        except (TypeError, ValueError):
-            self.param_groups.pop()  # nothing half added
-            raise
+        add_checked_group(self, param_group, self._check_group)
 
     def _check_group(self, group: dict) -> None:
         check_lr(group["lr"])
