@@ -1,11 +1,12 @@
 """The small networks the book trains: the MNIST-1D baselines (logistic regression, MLP, 1-D CNN,
-bidirectional GRU) and a batch-normalised CNN for the 8x8 digits, plus :func:`build_model` to
-create any of them by name and :func:`count_parameters`. Models only define architectures; they
-know nothing of data loading, optimizers or training.
+bidirectional GRU), a batch-normalised CNN for the 8x8 digits and a tiny vision transformer for
+both, plus :func:`build_model` to create any of them by name and :func:`count_parameters`.
+Models only define architectures; they know nothing of data loading, optimizers or training.
 """
 
 from .classifiers import MLP, CNN1d, DigitsCNN, GRUClassifier, LogisticRegression
 from .registry import MODELS, build_model, count_parameters
+from .vit import SelfAttention, TinyViT
 
 __all__ = [
     "CNN1d",
@@ -14,6 +15,8 @@ __all__ = [
     "LogisticRegression",
     "MLP",
     "MODELS",
+    "SelfAttention",
+    "TinyViT",
     "build_model",
     "count_parameters",
 ]

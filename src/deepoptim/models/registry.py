@@ -8,6 +8,7 @@ from deepoptim._checks import check_choice
 
 from .cells import CellNet1d
 from .classifiers import MLP, CNN1d, DigitsCNN, GRUClassifier, LogisticRegression
+from .vit import TinyViT
 
 MODELS: dict[str, type[nn.Module]] = {
     "logreg": LogisticRegression,
@@ -16,6 +17,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "gru": GRUClassifier,
     "digits_cnn": DigitsCNN,
     "cellnet1d": CellNet1d,
+    "vit": TinyViT,
 }
 
 
