@@ -86,6 +86,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("KFAC", optim.KFAC, {}, None, takes_model=True),
     OptimizerEntry("NKFAC", optim.NKFAC, {}, None, takes_model=True),
     OptimizerEntry("AdamR", optim.AdamR, {}, None),
+    OptimizerEntry("AFOpt", optim.AFOpt, {}, None, takes_model=True),
 )
 
 #: The two baselines every method is measured against.

@@ -11,7 +11,8 @@
 * ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity;
 * ``sgdph.py``: SGD-PH, SGD with a diagonal Newton step for the channel-wise parameters;
 * ``kfac.py``, ``nkfac.py``: KFAC and NKFAC, on the Kronecker machinery of ``_kronecker.py``;
-* ``adamr.py``: AdamR, Adam in the eigenbasis of Kronecker factors of the gradients.
+* ``adamr.py``: AdamR, Adam in the eigenbasis of Kronecker factors of the gradients;
+* ``afopt.py``: AFOpt, a gradient step in attention-logit space for query and key weights.
 
 Each method's file opens with its math, its source paper and where the book derives it. Public
 names are re-exported here.
@@ -26,6 +27,7 @@ from deepoptim.optim._base import (
     loss_only,
 )
 from deepoptim.optim.adamr import AdamR
+from deepoptim.optim.afopt import AFOpt, attention_layers, is_attention_layer
 from deepoptim.optim.directions import Direction, Directions
 from deepoptim.optim.kfac import KFAC
 from deepoptim.optim.linesearch import (
@@ -63,6 +65,7 @@ __all__ = [
     "PLASLS",
     "SGDPH",
     "SLS",
+    "AFOpt",
     "AdamR",
     "AdamSLS",
     "ArmijoSearch",
@@ -78,11 +81,13 @@ __all__ = [
     "SaLSa",
     "SearchResult",
     "SearchStatus",
+    "attention_layers",
     "channelwise_param_groups",
     "directions",
     "finite_difference_slope",
     "finite_difference_step",
     "global_mean",
+    "is_attention_layer",
     "layer_decay",
     "loss_and_grad",
     "loss_only",
