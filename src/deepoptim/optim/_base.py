@@ -197,6 +197,24 @@ def add_checked_group(optimizer: torch.optim.Optimizer, param_group: dict[str, A
         raise
 
 
+def adamw_moments(p: torch.Tensor, state: dict[str, Any], group: dict[str, Any],
+                  grad: torch.Tensor) -> tuple[float, torch.Tensor]:
+    """AdamW's decoupled weight decay of ``p`` and its moment updates, in
+    ``torch.optim.AdamW``'s arithmetic operation for operation (``foreach=False``), for the
+    count ``state["step"]`` already advanced: :math:`p \\leftarrow (1-\\eta\\lambda)p`,
+    :math:`m \\leftarrow \beta_1 m + (1-\beta_1) g`, :math:`v \\leftarrow \beta_2 v +
+    (1-\beta_2) g^2`. Returns the step size :math:`\\eta/(1-\beta_1^t)` and the denominator
+    :math:`\\sqrt{v/(1-\beta_2^t)}+\\epsilon`: AdamW's step is
+    ``p.addcdiv_(state["exp_avg"], denominator, value=-step_size)``."""
+    lr, (beta1, beta2), t = group["lr"], group["betas"], state["step"]
+    if group["weight_decay"] != 0:
+        p.mul_(1 - lr * group["weight_decay"])
+    state["exp_avg"].lerp_(grad, 1 - beta1)
+    state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denominator = (state["exp_avg_sq"].sqrt() / (1 - beta2 ** t) ** 0.5).add_(group["eps"])
+    return lr / (1 - beta1 ** t), denominator
+
+
 def all_finite(loss: object, grads: list[torch.Tensor]) -> bool:
     """Whether the loss (if any: what the closure returned) and every gradient entry are finite.
 

@@ -127,6 +127,7 @@ from deepoptim.curvature import FactorError, SymmetricEigen
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
+    adamw_moments,
     add_checked_group,
     as_loss,
     check_betas,
@@ -354,14 +355,8 @@ class AdamR(torch.optim.Optimizer):
                      grad: torch.Tensor, sides: tuple[str, ...]) -> float:
         """AdamW's update (torch's arithmetic, operation for operation) on the rotated
         gradient, rotated back; returns the step size :math:`\\eta/(1-\\beta_1^t)`."""
-        lr, (beta1, beta2), t = group["lr"], group["betas"], state["step"]
-        if group["weight_decay"] != 0:
-            p.mul_(1 - lr * group["weight_decay"])
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        step_size = lr / (1 - beta1 ** t)
-        denom = (exp_avg_sq.sqrt() / (1 - beta2 ** t) ** 0.5).add_(group["eps"])
+        step_size, denom = adamw_moments(p, state, group, grad)
+        exp_avg = state["exp_avg"]
         if not sides:
             p.addcdiv_(exp_avg, denom, value=-step_size)
             return step_size

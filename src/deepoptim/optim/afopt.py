@@ -115,6 +115,7 @@ from deepoptim.curvature import FactorError, SymmetricEigen
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
+    adamw_moments,
     add_checked_group,
     all_finite,
     check_betas,
@@ -373,14 +374,8 @@ class AFOpt(torch.optim.Optimizer):
             state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         state["step"] += 1
-        lr, (beta1, beta2), t, grad = group["lr"], group["betas"], state["step"], p.grad
-        if group["weight_decay"] != 0:
-            p.mul_(1 - lr * group["weight_decay"])
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        step_size = lr / (1 - beta1 ** t)
-        denom = (exp_avg_sq.sqrt() / (1 - beta2 ** t) ** 0.5).add_(group["eps"])
+        step_size, denom = adamw_moments(p, state, group, p.grad)
+        exp_avg = state["exp_avg"]
         if p in self._projections:
             direction = self._logit_direction(p, exp_avg)
             if direction is not None:
