@@ -27,8 +27,11 @@ pytorch-optimizer's, side by side in one process.
    SGD; NKFAC at most 1.5x SGD averaged over a ``T_inv`` period.
 3. **Peers** from pytorch-optimizer, in the same rounds at equal settings where a peer exists:
    SOAP for AdamR (same learning rate, betas, weight decay, factor decay and basis refresh every
-   10 steps), Shampoo for NKFAC (Kronecker factors, inverse roots recomputed every ``T_inv`` =
-   200 steps, momentum 0.9), SophiaH for SGD-PH (one Hessian-vector product every step).
+   10 steps) and SophiaH for SGD-PH (one Hessian-vector product every step). KFAC and NKFAC
+   have none: pytorch-optimizer has no KFAC, and its Shampoo (inverse roots every ``T_inv``,
+   momentum 0.9) diverges on this model: with ``lr`` 1e-4 its loss is NaN at step 210, 10 steps
+   after its first inverse root, and with 1e-3 its SVD failed on non-finite statistics within
+   the 600 warm-up steps; it is left out.
    Reported: peer time / ours. Not equal in everything: see the notes printed with the table.
 
 Run: ``python benchmarks/bench_precond.py [--quick] [--threads N] [--repeats R] [--block B]``.
@@ -194,9 +197,6 @@ PEERS: dict[str, Entry] = {
     "SOAP": Entry(lambda m: _peer("SOAP")(
         m.parameters(), lr=1e-3, betas=(0.9, 0.999), shampoo_beta=0.95, weight_decay=1e-2,
         precondition_frequency=10, max_precondition_dim=2048), "AdamW", ours="AdamR"),
-    "Shampoo": Entry(lambda m: _peer("Shampoo")(
-        m.parameters(), lr=1e-3, momentum=0.9, preconditioning_compute_steps=200), "SGD",
-        ours="NKFAC"),
     "SophiaH": Entry(lambda m: _peer("SophiaH")(m.parameters(), update_period=1), "SGD",
                      graph=True, ours="SGD-PH"),
 }
@@ -204,8 +204,6 @@ PEERS: dict[str, Entry] = {
 PEER_NOTES = (
     "SOAP: factors per tensor dimension (a convolution kernel gets four), AdamR one per side of "
     "the kernel seen as a matrix; SOAP's refresh is a power iteration + QR, AdamR's an eigh",
-    "Shampoo: statistics every step (NKFAC every 20), inverse 4th roots of the gradient's "
-    "factors by SVD (NKFAC: inverses of the input and output-gradient factors)",
     "SophiaH: a Hutchinson probe of every parameter (SGD-PH: H 1 of one channel-wise tensor)",
 )
 
