@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import inspect
+import math
 import statistics
 import time
 import warnings
@@ -366,8 +367,10 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         for name, times in result["times"].items():
             speed = (show(result["speed-ups"][name]) if name in result["speed-ups"]
                      else f"{'':24}")
+            residual = result["residuals"][name]
+            residual = "–" if math.isnan(residual) else f"{residual:.1e}"  # no inverse
             print(f"{size:5d} {name:<22} {1e3 * statistics.median(times):9.2f} {speed:>24} "
-                  f"{result['residuals'][name]:9.1e}")
+                  f"{residual:>9}")
         print(f"{'':5} warm start residual {result['warm start residual']:.2f} (the batches' "
               f"drift gives {result['drift residual']:.2f}: "
               f"{'unsafe, NKFAC falls back' if result['unsafe start fell back'] else 'safe'}); "

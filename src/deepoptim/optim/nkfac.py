@@ -135,12 +135,13 @@ class NKFAC(KroneckerOptimizer):
         if exact:
             inverse = damped_inverse(factor, shift)
             diagnostics["exact_inversions"] += 1
+            eye = torch.eye(len(factor), dtype=factor.dtype, device=factor.device)
+            residual = float(torch.linalg.matrix_norm(eye - inverse @ (factor + shift * eye)))
         else:
             inverse = result.inverse
             diagnostics["newton_inversions"] += 1
             diagnostics["newton_iterations"] += result.iterations
-        eye = torch.eye(len(factor), dtype=factor.dtype, device=factor.device)
-        residual = float(torch.linalg.matrix_norm(eye - inverse @ (factor + shift * eye)))
+            residual = float(result.residuals[-1])  # the iteration's own, not recomputed
         diagnostics["newton_residual"] = max(diagnostics["newton_residual"], residual)
         return inverse
 
