@@ -48,6 +48,29 @@ previous inverses in place, or, before it has any, its plain gradient; a precond
 direction that is not finite is replaced by the plain gradient. Each event is counted in the
 diagnostics, never silent.
 
+Under ``torch.distributed`` (initialised, world size above 1) every rank takes the same step,
+the full-batch one. ``DistributedDataParallel`` averages the gradients, but the hooks see each
+rank's own activations and output gradients, so at every recording step the ranks' recorded
+factors are averaged by one all-reduce (of :math:`\sum (\bar d^2 + c^2 + 1) + 1` numbers over
+the layers) before they are folded; every rank must therefore call ``step`` the same number of
+times (the default process group is used, also without DDP). Rank :math:`r` holds
+:math:`n_r` examples of its loss :math:`L_r = \frac{1}{n_r}\sum_{i \in r} \ell_i`; its
+output gradients are :math:`\partial L_r/\partial s = \frac{1}{n_r}\,\partial \ell_i/\partial
+s` (DDP's averaging acts on the parameters' gradients, after these hooks), so the recorded
+:math:`g_i = n_r\, \partial L_r / \partial s = \partial \ell_i/\partial s` is the per-example
+gradient, unscaled, exactly as in a single process, and the rank's factors are its examples'
+means :math:`A_r = \frac{1}{n_r} \sum_{i \in r} \bar a_i \bar a_i^\top`,
+:math:`G_r = \frac{1}{n_r T} \sum_{i \in r, t} g_{i,t} g_{i,t}^\top`. Their average
+:math:`\frac1R \sum_r A_r` is the full-batch :math:`A` (and likewise :math:`G`) exactly when
+the shares are equal (:math:`n_r = N/R`), up to rounding; for unequal shares it weights each
+rank's mean equally, as DDP weights the ranks' mean gradients. It is not the full-batch factor
+when examples are coupled (batch normalisation in train mode), nor are the gradients. A layer
+recorded on only some ranks (data that skip a branch) gets the average over those ranks; a
+recording that is not finite on one rank is dropped on every rank. All that follows (the
+folding, the inverses, the fallbacks, the preconditioned directions) is computed from these
+all-reduced factors and DDP's averaged gradients only, so it agrees on every rank without
+another collective (``tests/optim/test_kfac_ddp.py``).
+
 State: per preconditioned layer, on its weight, ``a_factor``, ``g_factor`` (running factors)
 and ``a_inverse``, ``g_inverse``; ``momentum_buffer`` on every parameter stepped with
 momentum. Diagnostics (``self.state[DIAGNOSTICS]``): ``step``, ``factor_updates`` (recordings
@@ -66,6 +89,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from deepoptim._checks import check_in_range, check_int_at_least, check_non_negative
@@ -73,6 +97,7 @@ from deepoptim.curvature import (
     SUPPORTED_LAYERS,
     FactorError,
     KroneckerFactors,
+    LayerFactors,
     kronecker_solve,
     layer_matrix,
     split_layer_matrix,
@@ -85,6 +110,7 @@ from deepoptim.optim._base import (
     check_lr,
     check_real_params,
     check_sparse_grad,
+    global_mean,
     require_closure,
 )
 from deepoptim.optim.directions import Momentum
@@ -276,20 +302,53 @@ class KroneckerOptimizer(torch.optim.Optimizer):
             with torch.enable_grad():
                 return closure()
         self._collector.factors = {}
+        dropped = False
         try:
             with torch.enable_grad(), self._collector.record():
                 loss = closure()
         except FactorError:
+            dropped = True
+        if not dropped:
+            bypassed = [name for name, layer in self._layers.items()
+                        if layer.weight.grad is not None and name not in self._collector.factors]
+            if bypassed:
+                raise RuntimeError(f"layers {bypassed} received gradients but no hook reached "
+                                   "them (their forward was bypassed); leave them out with "
+                                   "layers=[...]")
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            dropped = self._average_over_ranks(dropped)
+        if dropped:
             self._collector.factors = {}
             diagnostics["dropped_recordings"] += 1
             diagnostics["fallbacks"] += 1
-            return loss
-        bypassed = [name for name, layer in self._layers.items()
-                    if layer.weight.grad is not None and name not in self._collector.factors]
-        if bypassed:
-            raise RuntimeError(f"layers {bypassed} received gradients but no hook reached them "
-                               "(their forward was bypassed); leave them out with layers=[...]")
         return loss
+
+    def _average_over_ranks(self, dropped: bool) -> bool:
+        """Replace this rank's recorded factors by their average over the ranks that recorded
+        each layer, by one all-reduce; returns whether the recording is dropped (on every rank
+        if on one)."""
+        sizes = {name: (layer.weight[0].numel() + (layer.bias is not None), len(layer.weight))
+                 for name, layer in self._layers.items()}
+        recorded = {} if dropped else self._collector.factors
+        flag = next(iter(self._layers.values())).weight.new_ones(1)
+        pieces = [flag * dropped]
+        for name, (columns, channels) in sizes.items():
+            factors = recorded.get(name)
+            pieces += ([flag, factors.a.flatten(), factors.g.flatten()] if factors is not None else
+                       [flag.new_zeros(1 + columns ** 2 + channels ** 2)])
+        dropped_share, *parts = global_mean(torch.cat(pieces)).split(
+            [1] + [n for columns, channels in sizes.values()
+                   for n in (1, columns ** 2, channels ** 2)])
+        averaged = {}
+        for (name, (columns, channels)), share, a, g in zip(
+                sizes.items(), parts[0::3], parts[1::3], parts[2::3], strict=True):
+            if share > 0:  # the fraction of the ranks that recorded the layer
+                a, g = a.view(columns, columns) / share, g.view(channels, channels) / share
+                dtype = self._layers[name].weight.dtype
+                averaged[name] = LayerFactors(a=((a + a.T) / 2).to(dtype),
+                                              g=((g + g.T) / 2).to(dtype), updates=1)
+        self._collector.factors = averaged
+        return bool(dropped_share > 0)
 
     def _fold_recording(self, diagnostics: dict[str, Any]) -> None:
         recorded = self._collector.factors

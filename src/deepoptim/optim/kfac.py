@@ -30,6 +30,10 @@ left out: the KL clipping of the step, the start of the factors at :math:`I`, th
 weight decay, and the damping of the product :math:`A \otimes G + \lambda I` (this file damps
 each factor, the form NKFAC uses, so the two optimizers differ only in how they invert).
 ``newton_residual`` is not kept: the eigendecomposition is exact to rounding.
+
+Under ``torch.distributed`` the factors recorded on each rank are averaged over the ranks
+before they are folded, so every rank inverts the full-batch factors and takes the full-batch
+step (when the ranks hold equal shares of the batch; see :mod:`deepoptim.optim._kronecker`).
 """
 
 from __future__ import annotations

@@ -40,6 +40,15 @@ exactly), ``newton_inversions`` (inverses updated by Newton-Schulz), ``newton_it
 (the iterations they ran: fewer than ``newton_steps`` once the residual is below
 :math:`\sqrt{\varepsilon}`) and ``newton_residual`` (the
 largest :math:`\lVert I - B(F + \lambda I)\rVert_F` of the last refresh).
+
+Under ``torch.distributed`` the factors recorded on each rank are averaged over the ranks
+before the normalisation (so the full-batch factor is normalised, not each rank's), making
+every rank's running factors the full-batch ones when the ranks hold equal shares of the batch
+(see :mod:`deepoptim.optim._kronecker`). Everything else agrees without communication: the
+power iteration starts from a fixed seeded probe, so the relative damping is a function of
+the factor; the choice between an exact and a Newton-Schulz inverse depends on the refresh
+count, the factor and the previous inverse, all equal on every rank; and the amplitude
+preservation uses DDP's averaged gradient.
 """
 
 from __future__ import annotations
