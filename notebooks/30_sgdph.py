@@ -245,8 +245,8 @@ glue("step_high", float(probe_summary[["step_ones", "step_exact"]].max().max()),
 # {glue:text}`tau` and the curvature average equal to this batch's $|h|$, the Newton step
 # would multiply a channel's momentum by a median factor between {glue:text}`step_low:.2g`
 # and {glue:text}`step_high:.2g`, where the SGD step multiplies it by 1 (both are then
-# multiplied by $\eta$). At the same learning rate, SGD-PH moves the channel-wise parameters
-# less than SGD does.
+# multiplied by $\eta$). At initialisation and at the same learning rate, SGD-PH would
+# move the channel-wise parameters less than SGD does.
 #
 # ## Training: SGD-PH against tuned SGD and AdamW
 #

@@ -11,13 +11,13 @@ NAN = math.nan
 
 def test_row_sum_verdict_agrees_partly_or_disagrees_with_the_sizes_of_the_misses():
     assert studies.row_sum_verdict([0.0, 0.01]) == (
-        "are its diagonal to within 5% for every block", "agrees")
+        "are the diagonal to within 5% for every block", "agrees")
     phrase, verdict = studies.row_sum_verdict([0.01, 0.6])
     assert verdict == "partly" and phrase.endswith("for 1 of 2 blocks only")
     assert studies.row_sum_verdict([0.6, 1.5]) == (
-        "miss its diagonal by 60% to 150% of its size", "disagrees")
+        "miss the diagonal by 60% to 150% of its size", "disagrees")
     assert studies.row_sum_verdict([0.6, 0.6]) == (
-        "miss its diagonal by 60% of its size", "disagrees")
+        "miss the diagonal by 60% of its size", "disagrees")
     assert studies.row_sum_verdict([0.3], tolerance=0.5)[1] == "agrees"
     assert studies.row_sum_verdict([0.1, NAN]) == ("were not measured", "not measured")
     assert studies.row_sum_verdict([]) == ("were not measured", "not measured")

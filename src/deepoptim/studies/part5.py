@@ -19,13 +19,18 @@ __all__ = ["not_worse_verdict", "row_sum_verdict", "versus_baselines"]
 _NOT_MEASURED = "not measured"
 
 
+def _check_better(better: str) -> None:
+    if better not in ("lower", "higher"):
+        raise ValueError(f"Invalid better value: {better!r} (expected 'lower' or 'higher')")
+
+
 def row_sum_verdict(errors: Sequence[float], *, tolerance: float = 0.05) -> tuple[str, str]:
     r"""The claim "one Hessian-vector product with :math:`\mathbf 1` gives the diagonal of a
     channel-wise block", from the relative errors :math:`\|H\mathbf 1 - \operatorname{diag}
     H\| / \|\operatorname{diag} H\|` of the blocks measured.
 
     A block agrees when its error is at most ``tolerance``. Returns a predicate for the text
-    ("are its diagonal to within 5% for every block", "... for 1 of 4 blocks", "miss its
+    ("are the diagonal to within 5% for every block", "... for 1 of 4 blocks", "miss the
     diagonal by 40% to 150% of its size") and the claims table's verdict (:func:`share_verdict`;
     "not measured" when an error is NaN or there is none).
     """
@@ -37,13 +42,13 @@ def row_sum_verdict(errors: Sequence[float], *, tolerance: float = 0.05) -> tupl
     hits = sum(error <= tolerance for error in errors)
     verdict = share_verdict(hits, len(errors))
     if hits == len(errors):
-        return f"are its diagonal to within {tolerance:.0%} for every block", verdict
+        return f"are the diagonal to within {tolerance:.0%} for every block", verdict
     if hits:
-        return (f"are its diagonal to within {tolerance:.0%} for {hits} of {len(errors)} "
+        return (f"are the diagonal to within {tolerance:.0%} for {hits} of {len(errors)} "
                 "blocks only", verdict)
     low, high = min(errors), max(errors)
     size = f"{low:.0%}" if f"{low:.0%}" == f"{high:.0%}" else f"{low:.0%} to {high:.0%}"
-    return f"miss its diagonal by {size} of its size", verdict
+    return f"miss the diagonal by {size} of its size", verdict
 
 
 def versus_baselines(method: str, statistics: Mapping[str, float], *, better: str = "lower"
@@ -57,8 +62,7 @@ def versus_baselines(method: str, statistics: Mapping[str, float], *, better: st
     clearly different from AdamW's") and the verdict on "``method`` beats the baselines":
     :func:`share_verdict` of the baselines beaten, "not measured" if no statistic is known.
     """
-    if better not in ("lower", "higher"):
-        raise ValueError(f"Invalid better value: {better!r} (expected 'lower' or 'higher')")
+    _check_better(better)
     if not statistics:
         raise ValueError("Invalid statistics value: {} (give at least one baseline)")
     parts, hits = [], 0
@@ -80,8 +84,7 @@ def not_worse_verdict(statistic: float, *, better: str = "higher") -> str:
     """The verdict on "a method is at least as good as a baseline", from Welch's statistic of
     (method - baseline): "agrees" unless the method is clearly worse (beyond two standard
     errors the wrong way, :func:`clear_difference`), "not measured" for NaN."""
-    if better not in ("lower", "higher"):
-        raise ValueError(f"Invalid better value: {better!r} (expected 'lower' or 'higher')")
+    _check_better(better)
     words = clear_difference(statistic)
     if words == "unknown":
         return _NOT_MEASURED
