@@ -82,7 +82,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("SaLSa", optim.SaLSa, {}, "03_salsa"),
     OptimizerEntry("PLASLS", optim.PLASLS, {}, "04_plasls", params=_one_group_per_layer),
     OptimizerEntry("ProxSGD", optim.ProxSGD, {}, "12_proxsgd"),
-    OptimizerEntry("SGD-PH", optim.SGDPH, {}, None, params=optim.channelwise_param_groups),
+    OptimizerEntry("SGD-PH", optim.SGDPH, {}, "30_sgdph", params=optim.channelwise_param_groups),
     OptimizerEntry("KFAC", optim.KFAC, {}, None, takes_model=True),
     OptimizerEntry("NKFAC", optim.NKFAC, {}, None, takes_model=True),
     OptimizerEntry("AdamR", optim.AdamR, {}, None),

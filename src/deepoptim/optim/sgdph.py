@@ -293,6 +293,10 @@ class SGDPH(torch.optim.Optimizer):
             them at every step.
     """
 
+    #: Closures for this optimizer back-propagate with ``create_graph=True``: the probes
+    #: differentiate the gradient again (:func:`deepoptim.train.closure_of` reads this).
+    create_graph = True
+
     def __init__(
         self,
         params: Iterable[torch.Tensor] | Iterable[dict[str, Any]] | None,

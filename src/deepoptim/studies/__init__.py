@@ -20,7 +20,7 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   :func:`mean_spread`, :func:`spread_phrase`, :func:`seeds_phrase`,
   :func:`machine_phrase`), and the sentences of
   the chapters built from them: :mod:`~deepoptim.studies.part1_verdicts` for Part I,
-  :mod:`~deepoptim.studies.part3` for Part III;
+  :mod:`~deepoptim.studies.part3` for Part III, :mod:`~deepoptim.studies.part5` for Part V;
 * :mod:`~deepoptim.studies.display`: tables for readers (:func:`results_table`, :func:`show`);
 * :mod:`~deepoptim.studies.peers`: the authors' published SaLSa run through the same training
   loop (:class:`ReferenceSaLSa`, :func:`run_reference`).
@@ -76,6 +76,7 @@ from deepoptim.studies.part3 import (
     trace_estimators_phrase,
     weight_spike_phrase,
 )
+from deepoptim.studies.part5 import not_worse_verdict, row_sum_verdict, versus_baselines
 from deepoptim.studies.peers import ReferenceSaLSa, run_reference
 from deepoptim.studies.runs import (
     METRICS,
@@ -148,6 +149,7 @@ __all__ = [
     "mean_spread",
     "nas_random_phrase",
     "nas_supernet_phrase",
+    "not_worse_verdict",
     "orthogonality_phrase",
     "outlier_gap_phrase",
     "overhead_verdict",
@@ -162,6 +164,7 @@ __all__ = [
     "reproduction_verdict",
     "results_table",
     "roundoff_verdict",
+    "row_sum_verdict",
     "run_classifier",
     "run_grid",
     "run_reference",
@@ -183,6 +186,7 @@ __all__ = [
     "times_phrase",
     "trace_estimators_phrase",
     "tune_lr",
+    "versus_baselines",
     "weight_spike_phrase",
     "wins_summary",
     "with_step_means",

@@ -5,11 +5,14 @@ a closure zeroes the gradients, back-propagates and returns the loss; with grad 
 disabled it only returns the loss. :func:`optimizer_step` takes one step of any
 ``torch.optim.Optimizer`` through such a closure, so optimizers that re-evaluate the loss
 (line searches) and those that do not share one code path; given a second batch, it hands
-a line search its trial points' closure on that batch (``search_closure``).
+a line search its trial points' closure on that batch (``search_closure``). An optimizer that
+differentiates the gradient again (SGD-PH probes the Hessian) says so with the class attribute
+``create_graph = True``; its closures back-propagate with ``create_graph=True``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -28,14 +31,22 @@ def closure_of(loss_of: Callable[[], torch.Tensor], optimizer: torch.optim.Optim
 
     ``after_backward`` (optional) runs right after ``backward``, only when grad mode is
     enabled: it may modify the fresh gradients in ``.grad`` before the optimizer uses them
-    (a gradient regulariser, such as removing a direction from a generator's gradient).
+    (a gradient regulariser, such as removing a direction from a generator's gradient). The
+    backward pass keeps the gradient's graph when the optimizer's ``create_graph`` attribute
+    is true (the gradients are set to None before each backward pass, which frees the last
+    step's graph).
     """
+    create_graph = bool(getattr(optimizer, "create_graph", False))
 
     def closure() -> torch.Tensor:
         loss = loss_of()
         if torch.is_grad_enabled():
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            with warnings.catch_warnings():
+                # torch warns of the parameter-gradient cycle that create_graph makes; the
+                # zero_grad above breaks it at every step
+                warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph")
+                loss.backward(create_graph=create_graph)
             if after_backward is not None:
                 after_backward()
         return loss

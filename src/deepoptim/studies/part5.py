@@ -1,0 +1,92 @@
+r"""The sentences of Part V's chapters that state a result, as functions of the results.
+
+Each function maps what a chapter of Part V (preconditioned optimizers) measured to the words
+its text and its claims table use, covering both directions, ties and a missing value (NaN).
+The criterion is stated in each docstring and, beside the result, in the chapter. The generic
+phrases are those of :mod:`~deepoptim.studies.verdicts`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from .verdicts import clear_difference, holds_verdict, joined, share_verdict
+
+__all__ = ["not_worse_verdict", "row_sum_verdict", "versus_baselines"]
+
+#: The verdict on a claim whose measurement is missing (NaN).
+_NOT_MEASURED = "not measured"
+
+
+def _check_better(better: str) -> None:
+    if better not in ("lower", "higher"):
+        raise ValueError(f"Invalid better value: {better!r} (expected 'lower' or 'higher')")
+
+
+def row_sum_verdict(errors: Sequence[float], *, tolerance: float = 0.05) -> tuple[str, str]:
+    r"""The claim "one Hessian-vector product with :math:`\mathbf 1` gives the diagonal of a
+    channel-wise block", from the relative errors :math:`\|H\mathbf 1 - \operatorname{diag}
+    H\| / \|\operatorname{diag} H\|` of the blocks measured.
+
+    A block agrees when its error is at most ``tolerance``. Returns a predicate for the text
+    ("are the diagonal to within 5% for every block", "... for 1 of 4 blocks", "miss the
+    diagonal by 40% to 150% of its size") and the claims table's verdict (:func:`share_verdict`;
+    "not measured" when an error is NaN or there is none).
+    """
+    if tolerance <= 0:
+        raise ValueError(f"Invalid tolerance value: {tolerance!r} (a positive number)")
+    errors = [float(error) for error in errors]
+    if not errors or any(math.isnan(error) for error in errors):
+        return "were not measured", _NOT_MEASURED
+    hits = sum(error <= tolerance for error in errors)
+    verdict = share_verdict(hits, len(errors))
+    if hits == len(errors):
+        return f"are the diagonal to within {tolerance:.0%} for every block", verdict
+    if hits:
+        return (f"are the diagonal to within {tolerance:.0%} for {hits} of {len(errors)} "
+                "blocks only", verdict)
+    low, high = min(errors), max(errors)
+    size = f"{low:.0%}" if f"{low:.0%}" == f"{high:.0%}" else f"{low:.0%} to {high:.0%}"
+    return f"miss the diagonal by {size} of its size", verdict
+
+
+def versus_baselines(method: str, statistics: Mapping[str, float], *, better: str = "lower"
+                     ) -> tuple[str, str]:
+    """How ``method`` compares with each baseline on one metric, from Welch's statistic of
+    (method - baseline) per baseline (:func:`~deepoptim.studies.standardized_difference`).
+
+    ``better`` is ``"lower"`` (a loss) or ``"higher"`` (an accuracy). A baseline is beaten
+    when the difference is clearly better (beyond two standard errors,
+    :func:`clear_difference`). Returns a predicate ("is clearly lower than SGD's and not
+    clearly different from AdamW's") and the verdict on "``method`` beats the baselines":
+    :func:`share_verdict` of the baselines beaten, "not measured" if no statistic is known.
+    """
+    _check_better(better)
+    if not statistics:
+        raise ValueError("Invalid statistics value: {} (give at least one baseline)")
+    parts, hits = [], 0
+    for name, statistic in statistics.items():
+        words = clear_difference(statistic)
+        if words == "unknown":
+            parts.append(f"of unknown difference from {name}'s")
+        elif words == "not clearly different":
+            parts.append(f"not clearly different from {name}'s")
+        else:
+            parts.append(f"{words} than {name}'s")
+        hits += words == f"clearly {better}"
+    known = [s for s in statistics.values() if not math.isnan(s)]
+    verdict = share_verdict(hits, len(statistics)) if known else _NOT_MEASURED
+    return f"{method}'s is {joined(parts)}", verdict
+
+
+def not_worse_verdict(statistic: float, *, better: str = "higher") -> str:
+    """The verdict on "a method is at least as good as a baseline", from Welch's statistic of
+    (method - baseline): "agrees" unless the method is clearly worse (beyond two standard
+    errors the wrong way, :func:`clear_difference`), "not measured" for NaN."""
+    _check_better(better)
+    words = clear_difference(statistic)
+    if words == "unknown":
+        return _NOT_MEASURED
+    worse = "clearly lower" if better == "higher" else "clearly higher"
+    return holds_verdict(words != worse)
