@@ -112,9 +112,9 @@ print(exp.describe())
 # 3. Every tensor updates its momentum $b \leftarrow \mu b + g$.
 # 4. A weight tensor takes the SGD step: $\theta \leftarrow \theta - \eta\, b$ (with
 #    $\lambda\theta$ added to $g$ before the momentum).
-# 5. A channel-wise tensor takes the Newton step:
-#    $\theta \leftarrow \theta - \eta\,\big(\tau(1-\beta^{n})\, b / (D + \epsilon)
-#    + \lambda\theta\big)$.
+# 5. A channel-wise tensor takes the Newton step
+#    $\theta \leftarrow \theta - \eta\,\big(\tau(1-\beta^{n})\, b / (D + \epsilon) +
+#    \lambda\theta\big)$.
 # ```
 #
 # The factor $1-\beta^n$ corrects the moving average for its start at zero, so the
