@@ -348,7 +348,7 @@ polyak_beta = ((kappa**0.5 - 1) / (kappa**0.5 + 1)) ** 2
 quad_steps = exp.profile.pick(smoke=20, quick=300, full=300)
 start = torch.zeros(quad.dim, dtype=torch.float64)
 runs = {
-    "GD, $\\eta^*$": (lambda p: torch.optim.SGD(p, lr=quad.optimal_step_size),
+    "GD, η*": (lambda p: torch.optim.SGD(p, lr=quad.optimal_step_size),
                       (kappa - 1) / (kappa + 1)),
     "heavy ball (Polyak)": (lambda p: torch.optim.SGD(p, lr=polyak_lr, momentum=polyak_beta),
                             (kappa**0.5 - 1) / (kappa**0.5 + 1)),
@@ -481,7 +481,7 @@ rows.append({"claim": "shuffling the inputs costs only the models with a spatial
                      + " (criterion: CNN and GRU lose more than 10 points, the dense models "
                        "change by less than 5)",
              "verdict": studies.holds_verdict(spatial_prior_matters)})
-readable = {"GD, $\\eta^*$": "gradient descent with η*",
+readable = {"GD, η*": "gradient descent with η*",
             "heavy ball (Polyak)": "the heavy ball with Polyak's parameters"}
 for row in known.itertuples():
     rows.append({"claim": f"{readable[row.method]} contracts the error by its closed-form rate",
