@@ -215,6 +215,16 @@ def adamw_moments(p: torch.Tensor, state: dict[str, Any], group: dict[str, Any],
     return lr / (1 - beta1 ** t), denominator
 
 
+def dense_grads(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """The gradients of every parameter of ``optimizer`` that has one, in group order, after
+    :func:`check_sparse_grad` of each."""
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"]
+             if p.grad is not None]
+    for grad in grads:
+        check_sparse_grad(grad, type(optimizer).__name__)
+    return grads
+
+
 def all_finite(loss: object, grads: list[torch.Tensor]) -> bool:
     """Whether the loss (if any: what the closure returned) and every gradient entry are finite.
 

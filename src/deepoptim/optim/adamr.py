@@ -133,7 +133,7 @@ from deepoptim.optim._base import (
     check_betas,
     check_lr,
     check_real_params,
-    check_sparse_grad,
+    dense_grads,
     loss_and_grad,
 )
 
@@ -297,10 +297,7 @@ class AdamR(torch.optim.Optimizer):
         counts = {key: previous.get(key, 0) for key in
                   ("rotation_refreshes", "rotation_fallbacks", "nonfinite_skips")}
         seconds = previous.get("preconditioner_seconds", 0.0)
-        grads = [p.grad for group in self.param_groups for p in group["params"]
-                 if p.grad is not None]
-        for grad in grads:
-            check_sparse_grad(grad, type(self).__name__)
+        grads = dense_grads(self)
         if grads and not bool(torch.isfinite(torch.stack([g.sum() for g in grads])).all()):
             counts["nonfinite_skips"] += 1
             self.state[DIAGNOSTICS] = {**previous, **counts}

@@ -121,7 +121,7 @@ from deepoptim.optim._base import (
     check_betas,
     check_lr,
     check_real_params,
-    check_sparse_grad,
+    dense_grads,
     require_closure,
 )
 
@@ -277,10 +277,7 @@ class AFOpt(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad(), self._recording(recorded, recording):
                 loss = closure()
-        grads = [p.grad for group in self.param_groups for p in group["params"]
-                 if p.grad is not None]
-        for grad in grads:
-            check_sparse_grad(grad, type(self).__name__)
+        grads = dense_grads(self)
         if not all_finite(loss, grads):
             diagnostics["nonfinite_skips"] += 1
             self.state[DIAGNOSTICS] = diagnostics

@@ -128,7 +128,7 @@ from deepoptim.optim._base import (
     all_finite,
     check_lr,
     check_real_params,
-    check_sparse_grad,
+    dense_grads,
     loss_and_grad,
 )
 
@@ -299,10 +299,7 @@ class ProxSGD(torch.optim.Optimizer):
         loss = loss_and_grad(closure) if closure is not None else None
         previous = self.state.get(DIAGNOSTICS, {})
         skips = int(previous.get("nonfinite_skips", 0))
-        grads = [p.grad for group in self.param_groups for p in group["params"]
-                 if p.grad is not None]
-        for grad in grads:
-            check_sparse_grad(grad, type(self).__name__)
+        grads = dense_grads(self)
         if not all_finite(loss, grads):
             self.state[DIAGNOSTICS] = {**previous, "nonfinite_skips": skips + 1}
             return loss

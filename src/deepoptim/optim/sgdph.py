@@ -161,7 +161,7 @@ from deepoptim.optim._base import (
     all_finite,
     check_lr,
     check_real_params,
-    check_sparse_grad,
+    dense_grads,
     loss_and_grad,
 )
 from deepoptim.optim.directions import Momentum
@@ -365,10 +365,7 @@ class SGDPH(torch.optim.Optimizer):
         loss = loss_and_grad(closure) if closure is not None else None
         diagnostics = {key: 0 for key in _COUNTERS}
         diagnostics.update(self.state.get(DIAGNOSTICS, {}))
-        grads = [p.grad for group in self.param_groups for p in group["params"]
-                 if p.grad is not None]
-        for grad in grads:
-            check_sparse_grad(grad, type(self).__name__)
+        grads = dense_grads(self)
         if not all_finite(loss, grads):
             diagnostics["nonfinite_skips"] += 1
             self.state[DIAGNOSTICS] = diagnostics
