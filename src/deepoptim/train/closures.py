@@ -42,16 +42,23 @@ def closure_of(loss_of: Callable[[], torch.Tensor], optimizer: torch.optim.Optim
         loss = loss_of()
         if torch.is_grad_enabled():
             optimizer.zero_grad(set_to_none=True)
-            with warnings.catch_warnings():
-                # torch warns of the parameter-gradient cycle that create_graph makes; the
-                # zero_grad above breaks it at every step
-                warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph")
-                loss.backward(create_graph=create_graph)
+            if create_graph:
+                _backward_keeping_graph(loss)
+            else:
+                loss.backward()
             if after_backward is not None:
                 after_backward()
         return loss
 
     return closure
+
+
+def _backward_keeping_graph(loss: torch.Tensor) -> None:
+    """``loss.backward(create_graph=True)`` without torch's warning of the parameter-gradient
+    cycle it makes: the closure's ``zero_grad(set_to_none=True)`` breaks it at every step."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph")
+        loss.backward(create_graph=True)
 
 
 def make_closure(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
