@@ -42,7 +42,6 @@ other processes and the timings become noise.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import inspect
 import math
 import statistics
@@ -62,8 +61,6 @@ from deepoptim.optim._base import DIAGNOSTICS
 from deepoptim.train import closure_of
 from deepoptim.train.tasks import minibatches
 from timing import alternate, quartiles, show
-
-HAVE_PEERS = importlib.util.find_spec("pytorch_optimizer") is not None
 
 #: Newton-Schulz iterations per refresh, NKFAC's default.
 NEWTON_STEPS = inspect.signature(NKFAC).parameters["newton_steps"].default
@@ -353,12 +350,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             # Our closures set the gradients to None before each backward, breaking the cycle.
             warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph")
             refresh = {size: bench_refresh(size, repeats) for size in sizes}
-            entries = {**OURS, **(PEERS if HAVE_PEERS else {})}
+            entries = {**OURS, **PEERS}
             measured = measure_steps(entries, rounds, block, warmup)
     finally:
         torch.set_num_threads(threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s)"
-          + ("" if HAVE_PEERS else "; pytorch-optimizer not installed: no peers"))
+    print(f"torch {torch.__version__}, {args.threads} thread(s)")
 
     print(f"\n[1] one factor's inverse refresh, float32, {repeats} repeats: KFAC's time / "
           f"each one's (median [IQR]); residual ||I - B(F + lambda I)||_F")

@@ -51,7 +51,8 @@ def test_every_chapter_an_entry_names_is_a_chapter_of_the_book():
     toc = set(re.findall(r"^\s*- file: book/executed/(\S+)\s*$",
                          (ROOT / "_toc.yml").read_text(), flags=re.MULTILINE))
     assert "01_sls" in toc  # the pattern reads the table of contents
-    chapters = {name: entry.chapter for name, entry in registry.OPTIMIZERS.items()}
+    chapters = {name: entry.chapter for name, entry in
+                {**registry.OPTIMIZERS, **registry.PEERS}.items()}
     assert chapters["SLS"] == "01_sls" and chapters["ProxSGD"] == "12_proxsgd"
     for name, chapter in chapters.items():
         if chapter is None:  # the library has the method; its chapter is not written yet
@@ -90,3 +91,15 @@ def test_layerwise_method_gets_one_group_per_layer():
 def test_unknown_optimizer_is_rejected_with_the_choices():
     with pytest.raises(ValueError, match=r"Invalid optimizer value: 'Nadam'.*'Adam'"):
         registry.make_optimizer("Nadam", tiny_model())
+
+
+@pytest.mark.parametrize("name", list(registry.PEERS))
+def test_peers_build_their_package_class_with_a_fixed_colour(name):
+    pytorch_optimizer = pytest.importorskip("pytorch_optimizer")
+    entry = registry.PEERS[name]
+    built = registry.make_optimizer(name, tiny_model(), lr=0.125)
+    assert type(built) is getattr(pytorch_optimizer, name)
+    assert built.defaults["lr"] == 0.125
+    assert name not in registry.OPTIMIZERS and name in plotting.OPTIMIZER_COLORS
+    assert entry.color == plotting.OPTIMIZER_COLORS[name]
+    assert not hasattr(optim, name)  # a peer, not one of ours

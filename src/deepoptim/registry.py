@@ -17,6 +17,10 @@ under the name its figures use:
   or that sets up the baselines; ``None`` for a method whose chapter is not written yet (the
   library has it, tested, before the book runs it).
 
+:data:`PEERS` holds, in the same form, the published optimizers of other packages that
+chapters run live beside ours (SOAP and Shampoo of ``pytorch-optimizer``), imported when
+first built; ``make_optimizer`` builds both kinds by name.
+
 The registry's tests check that every public optimizer class of :mod:`deepoptim.optim` has an
 entry and a record in the conformance suite, that every entry has a fixed colour, and that
 every chapter an entry names is a chapter of the book.
@@ -34,7 +38,7 @@ from torch import nn
 from . import optim, plotting
 from ._checks import check_choice
 
-__all__ = ["BASELINES", "OPTIMIZERS", "OptimizerEntry", "make_optimizer"]
+__all__ = ["BASELINES", "OPTIMIZERS", "PEERS", "OptimizerEntry", "make_optimizer"]
 
 
 def _all_parameters(model: nn.Module) -> Iterable[nn.Parameter]:
@@ -50,7 +54,7 @@ class OptimizerEntry:
     """One optimizer of the book (see the module docstring for the fields)."""
 
     name: str
-    cls: type[torch.optim.Optimizer]
+    cls: Callable[..., torch.optim.Optimizer]
     defaults: dict[str, Any]
     chapter: str | None
     params: Callable[[nn.Module], Any] = _all_parameters
@@ -89,12 +93,34 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("AFOpt", optim.AFOpt, {}, None, takes_model=True),
 )
 
+
+def _pytorch_optimizer(class_name: str) -> Callable[..., torch.optim.Optimizer]:
+    """The constructor of ``pytorch_optimizer.<class_name>``, imported when first called."""
+
+    def construct(params: Any, **kwargs: Any) -> torch.optim.Optimizer:
+        import pytorch_optimizer
+
+        return getattr(pytorch_optimizer, class_name)(params, **kwargs)
+
+    construct.__name__ = construct.__qualname__ = class_name
+    return construct
+
+
+#: Published optimizers of other packages that chapters run beside ours, with their
+#: package's defaults (``pytorch-optimizer`` 4.1.0: SOAP, Adam in Shampoo's eigenbasis, and
+#: Shampoo).
+PEERS: dict[str, OptimizerEntry] = _entries(
+    OptimizerEntry("SOAP", _pytorch_optimizer("SOAP"), {}, None),
+    OptimizerEntry("Shampoo", _pytorch_optimizer("Shampoo"), {}, None),
+)
+
 #: The two baselines every method is measured against.
 BASELINES: tuple[str, ...] = ("SGD", "Adam")
 
 
 def make_optimizer(name: str, model: nn.Module, **overrides: Any) -> torch.optim.Optimizer:
-    """The optimizer ``name`` of :data:`OPTIMIZERS` for ``model``; ``overrides`` update its
-    defaults."""
-    check_choice("optimizer", name, tuple(OPTIMIZERS))
-    return OPTIMIZERS[name].build(model, **overrides)
+    """The optimizer ``name`` of :data:`OPTIMIZERS` or :data:`PEERS` for ``model``;
+    ``overrides`` update its defaults."""
+    entries = {**OPTIMIZERS, **PEERS}
+    check_choice("optimizer", name, tuple(entries))
+    return entries[name].build(model, **overrides)

@@ -36,6 +36,8 @@ OPTIMIZER_COLORS: dict[str, tuple[float, float, float]] = {
     "NKFAC": _DARK[0],
     "AdamR": _DARK[2],
     "AFOpt": _DARK[3],
+    "SOAP": _DARK[8],
+    "Shampoo": _DARK[9],
     "Power iteration": _DARK[4],
     "Lanczos": _DARK[5],
 }

@@ -2,8 +2,8 @@
 
 * :func:`run_classifier`: one seeded training run of a model of
   :func:`deepoptim.models.build_model` on a classification data set with an optimizer of
-  :data:`deepoptim.registry.OPTIMIZERS`, returning a flat result record and the full
-  :class:`~deepoptim.train.History`;
+  :data:`deepoptim.registry.OPTIMIZERS` or :data:`~deepoptim.registry.PEERS`, returning a
+  flat result record and the full :class:`~deepoptim.train.History`;
 * :func:`run_grid`: named configurations times seeds, as tidy frames (:class:`Runs`) ready for
   :func:`deepoptim.plotting.mean_band` and :func:`deepoptim.experiment.summarize`;
   :func:`concat_runs` joins several, and :func:`with_step_means` adds the mean of per-step
@@ -25,7 +25,7 @@ from .. import models
 from .._checks import check_choice, check_int_at_least
 from ..data import ClassificationData
 from ..experiment import seed_everything
-from ..registry import OPTIMIZERS, make_optimizer
+from ..registry import OPTIMIZERS, PEERS, make_optimizer
 from ..schedules import SCHEDULES, make_schedule
 from ..train import History, train
 
@@ -58,14 +58,15 @@ def run_classifier(
 
     Everything is seeded from ``seed`` (initialisation and batch order), and the model is
     created on the data's device. ``optimizer_name`` is a name in
-    :data:`deepoptim.registry.OPTIMIZERS`, built by :func:`~deepoptim.registry.make_optimizer`
-    with ``optimizer_kwargs``. ``schedule`` is one of :data:`deepoptim.schedules.SCHEDULES`,
-    stepped once per optimizer step; ``search_batch`` is passed to
-    :func:`deepoptim.train.train` (line searches only). Returns ``(record, history)`` where
-    ``record`` holds the configuration and the final ``train_loss``, ``train_acc``,
-    ``test_loss``, ``test_acc``, ``time`` (seconds of training) and ``diverged``.
+    :data:`deepoptim.registry.OPTIMIZERS` or :data:`~deepoptim.registry.PEERS`, built by
+    :func:`~deepoptim.registry.make_optimizer` with ``optimizer_kwargs``. ``schedule`` is
+    one of :data:`deepoptim.schedules.SCHEDULES`, stepped once per optimizer step;
+    ``search_batch`` is passed to :func:`deepoptim.train.train` (line searches only). Returns
+    ``(record, history)`` where ``record`` holds the configuration and the final
+    ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``, ``time`` (seconds of training)
+    and ``diverged``.
     """
-    check_choice("optimizer", optimizer_name, tuple(OPTIMIZERS))
+    check_choice("optimizer", optimizer_name, (*OPTIMIZERS, *PEERS))
     check_choice("schedule", schedule, SCHEDULES)
     seed_everything(seed)
     model = models.build_model(model_name, **(model_kwargs or {})).to(dataset.x_train.device)
@@ -167,7 +168,7 @@ def run_grid(
     """Train every named configuration from every seed with :func:`run_classifier`.
 
     ``configs`` maps a name to the keyword arguments that set this configuration apart:
-    ``optimizer`` (a name in :data:`deepoptim.registry.OPTIMIZERS`; default: the
+    ``optimizer`` (a name in :data:`deepoptim.registry.OPTIMIZERS` or ``PEERS``; default: the
     configuration's name), ``optimizer_kwargs``, ``schedule``, ``search_batch``,
     ``model_kwargs``, ``batch_size``, ``eval_every``. ``shared`` holds those common to all
     (a configuration's own win). Configurations run in order, each over all ``seeds``.
@@ -185,7 +186,7 @@ def run_grid(
                         f"sets {list(_CONFIG_KEYS)}")
     merged = {name: {**shared, **config} for name, config in configs.items()}
     for name, kwargs in merged.items():
-        check_choice("optimizer", kwargs.get("optimizer", name), tuple(OPTIMIZERS))
+        check_choice("optimizer", kwargs.get("optimizer", name), (*OPTIMIZERS, *PEERS))
     records, evals, step_frames = [], [], []
     for name, kwargs in merged.items():
         optimizer_name = kwargs.pop("optimizer", name)
