@@ -119,6 +119,37 @@ def test_a_warm_start_from_the_previous_inverse_takes_fewer_iterations():
     assert float(one_step.residuals[1]) <= float(one_step.residuals[0]) ** 2 * (1 + 1e-8)
 
 
+def test_an_unmeasured_last_step_is_the_same_iterate_with_the_squared_residual_as_bound():
+    """measure_last=False saves the product that measures the last iterate: the same inverse,
+    one residual fewer, and the bound ||E||^2 from the one before it, which the measured
+    residual respects (I - B'A = (I - BA)^2)."""
+    n = 12
+    old = spd(n, 100.0, seed=9)
+    batch = torch.randn(n, 48, generator=torch.Generator().manual_seed(10), dtype=torch.float64)
+    new = 0.9 * old + 0.1 * (batch @ batch.T / 48)
+    previous = torch.linalg.inv(old)
+    for steps in (1, 2):
+        measured = cv.newton_schulz_inverse(new, initial=previous, max_iter=steps, tol=1e-14)
+        saved = cv.newton_schulz_inverse(new, initial=previous, max_iter=steps, tol=1e-14,
+                                         measure_last=False)
+        assert saved.iterations == measured.iterations == steps
+        assert torch.equal(saved.inverse, measured.inverse)
+        torch.testing.assert_close(saved.residuals, measured.residuals[:-1], rtol=0, atol=0)
+        assert saved.residual_bound == float(saved.residuals[-1]) ** 2
+        assert measured.residual_bound == float(measured.residuals[-1])
+        assert float(measured.residuals[-1]) <= saved.residual_bound * (1 + 1e-8)
+        assert saved.converged == (saved.residual_bound <= 1e-14)
+
+
+def test_an_unmeasured_last_step_is_measured_when_its_start_is_not_contracting():
+    """From the cold start the Frobenius residual can exceed one; then the bound would not
+    hold, and the last step is measured as usual."""
+    a = spd(64, 1e3, seed=11)
+    cold = cv.newton_schulz_inverse(a, max_iter=1, measure_last=False)
+    assert float(cold.residuals[0]) > 1 and len(cold.residuals) == 2
+    assert cold.residual_bound == float(cold.residuals[-1])
+
+
 def test_a_start_outside_the_basin_falls_back_to_the_cold_start():
     a = spd(8, 30.0, seed=7)
     far = 10 * torch.eye(8, dtype=torch.float64)  # ||I - B A||_F > 1

@@ -47,6 +47,10 @@ def test_one_newton_step_squares_the_residual():
     torch.testing.assert_close(eye - state["a_inverse"] @ factor, error @ error)
     diagnostics = optimizer.state[DIAGNOSTICS]  # the other three inverses were exact already
     assert (diagnostics["newton_inversions"], diagnostics["newton_iterations"]) == (4, 1)
+    # the step's own residual is not measured (a product saved): the diagnostic is the bound
+    # ||E||^2 of the refresh's largest start residual, which the true residual respects
+    assert diagnostics["newton_residual"] >= float(torch.linalg.matrix_norm(error)) ** 2
+    assert float(torch.linalg.matrix_norm(error @ error)) <= diagnostics["newton_residual"]
 
 
 def test_converged_nkfac_is_the_kfac_direction_rescaled_to_the_gradient_norm():

@@ -45,6 +45,7 @@ from deepoptim._checks import check_int_at_least
 
 from .evaluation import active_dropout, check_dtype, forward_mode, parameter_snapshot
 from .hvp import flat_products
+from .inverse import check_factor
 
 __all__ = [
     "FunctionHessianOperator",
@@ -157,25 +158,18 @@ def check_operator(op: object, name: str = "op") -> None:
 
 
 class MatrixOperator(LinearOperator):
-    """An explicit symmetric ``(n, n)`` matrix as an operator (for tests with known spectra).
+    """An explicit symmetric ``(n, n)`` matrix as an operator (tests with known spectra, the
+    largest eigenvalue of a Kronecker factor).
 
-    Raises ``ValueError`` when the matrix is not square, or not symmetric to within
-    :math:`\\sqrt{\\varepsilon}` of its largest entry.
+    Raises ``ValueError`` when the matrix is not square and floating point, and
+    :class:`~deepoptim.curvature.FactorError` (a ``ValueError``) when it is not finite or not
+    symmetric to within :math:`\\sqrt{\\varepsilon}` of its largest entry
+    (:func:`~deepoptim.curvature.inverse.check_factor`); ``name`` is the matrix's name in
+    these errors.
     """
 
-    def __init__(self, matrix: torch.Tensor) -> None:
-        if not isinstance(matrix, torch.Tensor):
-            raise TypeError(f"matrix must be a torch.Tensor, got {type(matrix).__name__}")
-        if matrix.dim() != 2 or matrix.shape[0] != matrix.shape[1] or matrix.numel() == 0:
-            raise ValueError(f"Invalid matrix value: shape {tuple(matrix.shape)} "
-                             "(expected a square (n, n) matrix)")
-        if not matrix.is_floating_point():
-            raise ValueError(f"Invalid matrix value: dtype {matrix.dtype} (expected floating)")
-        asymmetry = float((matrix - matrix.T).abs().max())
-        scale = float(matrix.abs().max())
-        if asymmetry > torch.finfo(matrix.dtype).eps ** 0.5 * scale:
-            raise ValueError(f"Invalid matrix value: not symmetric (max |A - A^T| = "
-                             f"{asymmetry:.3g}, max |A| = {scale:.3g})")
+    def __init__(self, matrix: torch.Tensor, name: str = "matrix") -> None:
+        check_factor(name, matrix)
         super().__init__(matrix.shape[0], matrix.dtype, matrix.device)
         self.matrix = matrix
 

@@ -66,18 +66,17 @@ def power_iteration(op: LinearOperator, k: int = 1, *, max_iter: int = 100, tol:
             product = op.matvec(vector)
             matvecs += 1
             previous, value = value, float(vector @ product)
-            residual = float((product - value * vector).norm())
             if not found:
                 history.append(value)
-            done = bool(product.norm() == 0) or (
-                previous is not None and abs(value - previous) <= tol * abs(previous))
+            done = (previous is not None and abs(value - previous) <= tol * abs(previous)
+                    ) or not bool(product.any())
             if done:
                 break
             iterate = product
         converged = converged and done
         found.append(vector)
         values.append(value)
-        residuals.append(residual)
+        residuals.append(float((product - value * vector).norm()))
     return EigenResult(
         eigenvalues=torch.tensor(values, dtype=torch.float64),
         eigenvectors=torch.stack(found),

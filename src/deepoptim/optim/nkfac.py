@@ -39,7 +39,14 @@ The shared machinery, how the model is given, the fallbacks and the diagnostics 
 exactly), ``newton_inversions`` (inverses updated by Newton-Schulz), ``newton_iterations``
 (the iterations they ran: fewer than ``newton_steps`` once the residual is below
 :math:`\sqrt{\varepsilon}`) and ``newton_residual`` (the
-largest :math:`\lVert I - B(F + \lambda I)\rVert_F` of the last refresh).
+largest :math:`\lVert I - B(F + \lambda I)\rVert_F` of the last refresh; for a Newton-Schulz
+update, the bound :math:`\lVert E\rVert_F^2` from the residual :math:`E` before its last
+iteration, whose own measuring product is saved:
+:func:`~deepoptim.curvature.newton_schulz_inverse` with ``measure_last=False``).
+
+A refresh by Newton-Schulz costs two matrix products per iteration (one with the default
+single step), a check of the factor and ten matrix-vector products; an exact refresh an
+eigendecomposition.
 
 Under ``torch.distributed`` the factors recorded on each rank are averaged over the ranks
 before the normalisation (so the full-batch factor is normalised, not each rank's), making
@@ -66,7 +73,6 @@ from deepoptim.curvature import (
     newton_schulz_inverse,
     power_iteration,
 )
-from deepoptim.curvature.inverse import check_factor
 from deepoptim.optim._kronecker import REQUIRED, KroneckerOptimizer
 
 __all__ = ["NKFAC"]
@@ -132,14 +138,13 @@ class NKFAC(KroneckerOptimizer):
 
     def _invert(self, factor: torch.Tensor, previous: torch.Tensor | None, damping: float,
                 refresh: int, diagnostics: dict[str, Any], name: str) -> torch.Tensor:
-        check_factor(name, factor)
-        largest = float(power_iteration(MatrixOperator(factor), max_iter=10, tol=0.0)
-                        .eigenvalues[0])
+        operator = MatrixOperator(factor, name)  # checks the factor: finite, symmetric
+        largest = float(power_iteration(operator, max_iter=10, tol=0.0).eigenvalues[0])
         shift = max(DAMPING_FLOOR, damping * largest)
         exact = previous is None or refresh < EXACT_WARMUP or refresh % self.exact_interval == 0
         if not exact:
             result = newton_schulz_inverse(factor, shift, initial=previous,
-                                           max_iter=self.newton_steps)
+                                           max_iter=self.newton_steps, measure_last=False)
             exact = not result.warm_start
         if exact:
             inverse = damped_inverse(factor, shift)
@@ -150,7 +155,7 @@ class NKFAC(KroneckerOptimizer):
             inverse = result.inverse
             diagnostics["newton_inversions"] += 1
             diagnostics["newton_iterations"] += result.iterations
-            residual = float(result.residuals[-1])  # the iteration's own, not recomputed
+            residual = result.residual_bound  # the last step's product is saved
         diagnostics["newton_residual"] = max(diagnostics["newton_residual"], residual)
         return inverse
 
