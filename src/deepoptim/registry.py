@@ -89,6 +89,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("SGD-PH", optim.SGDPH, {}, "30_sgdph", params=optim.channelwise_param_groups),
     OptimizerEntry("KFAC", optim.KFAC, {}, None, takes_model=True),
     OptimizerEntry("NKFAC", optim.NKFAC, {}, None, takes_model=True),
+    OptimizerEntry("AdaNKFAC", optim.AdaNKFAC, {}, None, takes_model=True),
     OptimizerEntry("AdamR", optim.AdamR, {}, None),
     OptimizerEntry("AFOpt", optim.AFOpt, {}, None, takes_model=True),
 )

@@ -1,18 +1,21 @@
-"""Conformance records of KFAC and NKFAC.
+"""Conformance records of KFAC, NKFAC and AdaNKFAC.
 
 The generic problem ``||W x + b||^2`` has parameters but no modules, so it runs with
-``model=None``: no layer is preconditioned, and both optimizers must be exactly SGD with
-momentum (the float64 reference is ``records_torch.ReferenceSGD``). Preconditioning, its
+``model=None``: no layer is preconditioned, and KFAC and NKFAC must be exactly SGD with
+momentum (the float64 reference is ``records_torch.ReferenceSGD``), AdaNKFAC exactly AdamW
+(``torch.optim.AdamW``). Preconditioning, its
 schedules, fallbacks and resume are tested on real models in ``test_kfac.py`` and
 ``test_nkfac.py``.
 """
 
 from __future__ import annotations
 
+from deepoptim.optim.adankfac import AdaNKFAC
 from deepoptim.optim.kfac import KFAC
 from deepoptim.optim.nkfac import NKFAC
 
 from .optim_info import ErrorCase, OptimInfo, OptimInput
+from .records_adamr import ReferenceAdamW
 from .records_torch import ReferenceSGD
 
 _NO_LAYERS = {"model": None}
@@ -82,3 +85,18 @@ RECORDS.append(OptimInfo(cls=NKFAC, inputs=[
     ErrorCase({**_NO_LAYERS, "exact_interval": 0}, ValueError,
               "Invalid exact_interval value: 0"),
 ], reference=sgd_reference(0.1)))
+
+# AdaNKFAC with nothing preconditioned is AdamW (records_adamr's float64 reference).
+_DECAY = {"test_zero_grads_leave_params_unchanged": "decoupled weight decay shrinks the params"}
+RECORDS.append(OptimInfo(cls=AdaNKFAC, inputs=[
+    OptimInput("default", {**_NO_LAYERS, "lr": 0.05}, skips=_DECAY),
+    OptimInput("no decay, other betas", {**_NO_LAYERS, "lr": 0.05, "weight_decay": 0.0,
+                                         "betas": (0.8, 0.9), "eps": 1e-6}),
+], errors=[
+    *[case for case in errors()  # SGD's own options are not AdaNKFAC's
+      if not {"momentum", "dampening", "nesterov"} & set(case.kwargs)],
+    ErrorCase({**_NO_LAYERS, "betas": (1.0, 0.9)}, ValueError,
+              "Invalid beta parameter at index 0"),
+    ErrorCase({**_NO_LAYERS, "eps": 0.0}, ValueError, "Invalid eps value: 0.0"),
+    ErrorCase({**_NO_LAYERS, "newton_steps": 0}, ValueError, "Invalid newton_steps value: 0"),
+], reference=ReferenceAdamW))

@@ -1,14 +1,14 @@
-"""Under torch.distributed every rank takes KFAC's and NKFAC's full-batch step.
+"""Under torch.distributed every rank takes KFAC's, NKFAC's and AdaNKFAC's full-batch step.
 
 Two gloo processes on the CPU each hold half of a batch and a ``DistributedDataParallel``
-model: a Conv1d and a Linear layer, preconditioned, and a LayerNorm, stepped with SGD. DDP
-averages the gradients; the optimizers average the Kronecker factors each rank records from
-its own activations and output gradients, so every rank folds and inverts the full-batch
-factors. Factors and inverses are refreshed several times (NKFAC's inverses also by
-Newton-Schulz), and in the ``-overflow`` runs one example of the second rank's half overflows
-the first layer's input factor at the first recording: that recording is dropped on both
-ranks, as it is in the single-process run. Both ranks end equal, and equal to the
-single-process run on the whole batch.
+model: a Conv1d and a Linear layer, preconditioned, and a LayerNorm, stepped with SGD (AdamW
+for AdaNKFAC). DDP averages the gradients; the optimizers average the Kronecker factors each
+rank records from its own activations and output gradients, so every rank folds and inverts the
+full-batch factors. Factors and inverses are refreshed several times (NKFAC's and AdaNKFAC's
+inverses also by Newton-Schulz), and in the ``-overflow`` runs one example of the second
+rank's half overflows the first layer's input factor at the first recording: that recording
+is dropped on both ranks, as it is in the single-process run. Both ranks end equal, and equal
+to the single-process run on the whole batch.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from deepoptim.optim import DIAGNOSTICS, KFAC, NKFAC
+from deepoptim.optim import DIAGNOSTICS, KFAC, NKFAC, AdaNKFAC
 
 from .ddp import batch, ddp, run_on_ranks, share
 from .kronecker_problems import closure_for
@@ -26,6 +26,7 @@ STEPS = 6
 CONFIGS = {
     "KFAC": (KFAC, {"lr": 0.05, "damping": 0.1, "cov_interval": 1, "inv_interval": 2}),
     "NKFAC": (NKFAC, {"lr": 0.05, "cov_interval": 2, "inv_interval": 1}),
+    "AdaNKFAC": (AdaNKFAC, {"lr": 0.01, "cov_interval": 2, "inv_interval": 1}),
 }
 NAMES = [*CONFIGS, *(f"{name}-overflow" for name in CONFIGS)]
 
@@ -57,7 +58,7 @@ def train(name: str, rank: int = 0, world: int = 1) -> list[torch.Tensor]:
     assert diagnostics["failed_inverses"] == 0
     # without the first recording the layers take plain gradients until an inverse exists
     assert (diagnostics["plain_gradient_layers"] > 0) == overflow
-    if method == "NKFAC":
+    if method != "KFAC":
         assert diagnostics["newton_inversions"] > 0
     return [p.detach().clone() for p in model.parameters()]
 

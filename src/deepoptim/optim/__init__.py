@@ -10,7 +10,8 @@
   PLASLS, one file each;
 * ``proxsgd.py``: ProxSGD, with per-group regularisers, constraints and group sparsity;
 * ``sgdph.py``: SGD-PH, SGD with a diagonal Newton step for the channel-wise parameters;
-* ``kfac.py``, ``nkfac.py``: KFAC and NKFAC, on the Kronecker machinery of ``_kronecker.py``;
+* ``kfac.py``, ``nkfac.py``, ``adankfac.py``: KFAC, NKFAC and AdaNKFAC (NKFAC's direction
+  stepped by AdamW), on the Kronecker machinery of ``_kronecker.py``;
 * ``adamr.py``: AdamR, Adam in the eigenbasis of Kronecker factors of the gradients;
 * ``afopt.py``: AFOpt, a gradient step in attention-logit space for query and key weights.
 
@@ -27,6 +28,7 @@ from deepoptim.optim._base import (
     loss_only,
 )
 from deepoptim.optim.adamr import AdamR
+from deepoptim.optim.adankfac import AdaNKFAC
 from deepoptim.optim.afopt import AFOpt, attention_layers, is_attention_layer
 from deepoptim.optim.directions import Direction, Directions
 from deepoptim.optim.kfac import KFAC
@@ -66,6 +68,7 @@ __all__ = [
     "SGDPH",
     "SLS",
     "AFOpt",
+    "AdaNKFAC",
     "AdamR",
     "AdamSLS",
     "ArmijoSearch",

@@ -131,7 +131,7 @@ _COUNTERS = ("step", "factor_updates", "inverse_refreshes", "fallbacks", "droppe
 
 
 def check_sgd_hyperparameters(group: dict[str, Any]) -> None:
-    """Validate one group's SGD part and the damping and factor decay of its layers."""
+    """Validate one group's SGD hyperparameters."""
     check_lr(group["lr"])
     check_in_range("momentum", group["momentum"], 0.0, 1.0)
     check_in_range("dampening", group["dampening"], 0.0, 1.0, high_inclusive=True)
@@ -141,8 +141,6 @@ def check_sgd_hyperparameters(group: dict[str, Any]) -> None:
     if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
         raise ValueError("Invalid nesterov value: True (Nesterov momentum requires a momentum "
                          "and zero dampening)")
-    check_non_negative("damping", group["damping"])
-    check_in_range("stat_decay", group["stat_decay"], 0.0, 1.0)
 
 
 def _supported(module: nn.Module) -> bool:
@@ -152,7 +150,8 @@ def _supported(module: nn.Module) -> bool:
 class KroneckerOptimizer(torch.optim.Optimizer):
     """The base of :class:`~deepoptim.optim.KFAC` and :class:`~deepoptim.optim.NKFAC` (see the
     module docstring); a subclass defines :meth:`_fold`, :meth:`_invert` and may override
-    :meth:`_rescale`.
+    :meth:`_rescale`, and, for another base optimizer than SGD, :meth:`_update` and
+    :meth:`_check_update`.
 
     Args:
         params: parameters or parameter groups (``lr``, ``momentum``, ``dampening``,
@@ -168,7 +167,7 @@ class KroneckerOptimizer(torch.optim.Optimizer):
     def __init__(self, params: Iterable[Any] | None, defaults: dict[str, Any], *,
                  model: nn.Module | None, layers: Sequence[str] | None, cov_interval: int,
                  inv_interval: int) -> None:
-        check_sgd_hyperparameters(defaults)
+        self._check_hyperparameters(defaults)
         if model is not REQUIRED and model is not None and not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module or None, got "
                             f"{type(model).__name__}")
@@ -201,7 +200,7 @@ class KroneckerOptimizer(torch.optim.Optimizer):
         add_checked_group(self, param_group, self._check_group)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        check_sgd_hyperparameters(group)
+        self._check_hyperparameters(group)
         check_real_params(group["params"], type(self).__name__)
 
     def _select_layers(self, model: nn.Module, layers: Sequence[str] | None
@@ -238,6 +237,17 @@ class KroneckerOptimizer(torch.optim.Optimizer):
         return {name: modules[name] for name in names}
 
     # --- what a method defines -------------------------------------------------------------
+
+    def _check_hyperparameters(self, group: dict[str, Any]) -> None:
+        """Validate a group's hyperparameters (or the defaults): the base optimizer's
+        (:meth:`_check_update`), then the damping and factor decay of its layers."""
+        self._check_update(group)
+        check_non_negative("damping", group["damping"])
+        check_in_range("stat_decay", group["stat_decay"], 0.0, 1.0)
+
+    def _check_update(self, group: dict[str, Any]) -> None:
+        """Validate the hyperparameters of :meth:`_update` (SGD's)."""
+        check_sgd_hyperparameters(group)
 
     def _initial_diagnostics(self) -> dict[str, float | int]:
         """The method's own diagnostics, at their values before the first step."""
@@ -291,7 +301,7 @@ class KroneckerOptimizer(torch.optim.Optimizer):
             directions = self._precondition(diagnostics)
             diagnostics["preconditioner_seconds"] += time.perf_counter() - start
         for group in self.param_groups:
-            self._sgd(group, directions)
+            self._update(group, directions)
         diagnostics["step"] = t + 1
         self.state[DIAGNOSTICS] = diagnostics
         return loss
@@ -406,9 +416,10 @@ class KroneckerOptimizer(torch.optim.Optimizer):
                 directions[bias] = bias_direction
         return directions
 
-    def _sgd(self, group: dict[str, Any], directions: dict[torch.Tensor, torch.Tensor]) -> None:
+    def _update(self, group: dict[str, Any], directions: dict[torch.Tensor, torch.Tensor]
+                ) -> None:
         """``torch.optim.SGD``'s update on the given directions (its momentum is
-        :class:`~deepoptim.optim.directions.Momentum`)."""
+        :class:`~deepoptim.optim.directions.Momentum`); AdaNKFAC's is AdamW's."""
         params = [p for p in group["params"] if p.grad is not None]
         steps = [directions.get(p, p.grad) for p in params]
         if group["weight_decay"] != 0:

@@ -112,15 +112,23 @@ class NKFAC(KroneckerOptimizer):
                  inv_interval: int = 200, newton_steps: int = 1, exact_interval: int = 500, *,
                  model: nn.Module | None = REQUIRED,
                  layers: Sequence[str] | None = None) -> None:
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, damping=damping,
+                        stat_decay=stat_decay)
+        self._setup(params, defaults, model=model, layers=layers, cov_interval=cov_interval,
+                    inv_interval=inv_interval, newton_steps=newton_steps,
+                    exact_interval=exact_interval)
+
+    def _setup(self, params: Iterable[Any] | None, defaults: dict[str, Any], *,
+               model: nn.Module | None, layers: Sequence[str] | None, cov_interval: int,
+               inv_interval: int, newton_steps: int, exact_interval: int) -> None:
+        """Check and keep the Newton options, then the shared construction."""
         check_int_at_least("newton_steps", newton_steps, 1)
         check_int_at_least("exact_interval", exact_interval, 1)
         self.newton_steps = newton_steps
         self.exact_interval = exact_interval
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, damping=damping,
-                        stat_decay=stat_decay)
-        super().__init__(params, defaults, model=model, layers=layers,
-                         cov_interval=cov_interval, inv_interval=inv_interval)
+        KroneckerOptimizer.__init__(self, params, defaults, model=model, layers=layers,
+                                    cov_interval=cov_interval, inv_interval=inv_interval)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "newton_steps": self.newton_steps,

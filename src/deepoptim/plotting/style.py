@@ -34,6 +34,7 @@ OPTIMIZER_COLORS: dict[str, tuple[float, float, float]] = {
     "SGD-PH": _TAB10[9],
     "KFAC": _DARK[7],
     "NKFAC": _DARK[0],
+    "AdaNKFAC": _TAB10[7],
     "AdamR": _DARK[2],
     "AFOpt": _DARK[3],
     "SOAP": _DARK[8],
