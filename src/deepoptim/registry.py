@@ -87,8 +87,8 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("PLASLS", optim.PLASLS, {}, "04_plasls", params=_one_group_per_layer),
     OptimizerEntry("ProxSGD", optim.ProxSGD, {}, "12_proxsgd"),
     OptimizerEntry("SGD-PH", optim.SGDPH, {}, "30_sgdph", params=optim.channelwise_param_groups),
-    OptimizerEntry("KFAC", optim.KFAC, {}, None, takes_model=True),
-    OptimizerEntry("NKFAC", optim.NKFAC, {}, None, takes_model=True),
+    OptimizerEntry("KFAC", optim.KFAC, {}, "31_nkfac", takes_model=True),
+    OptimizerEntry("NKFAC", optim.NKFAC, {}, "31_nkfac", takes_model=True),
     OptimizerEntry("AdaNKFAC", optim.AdaNKFAC, {}, None, takes_model=True),
     OptimizerEntry("AdamR", optim.AdamR, {}, None),
     OptimizerEntry("AFOpt", optim.AFOpt, {}, None, takes_model=True),
@@ -112,7 +112,7 @@ def _pytorch_optimizer(class_name: str) -> Callable[..., torch.optim.Optimizer]:
 #: Shampoo).
 PEERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("SOAP", _pytorch_optimizer("SOAP"), {}, None),
-    OptimizerEntry("Shampoo", _pytorch_optimizer("Shampoo"), {}, None),
+    OptimizerEntry("Shampoo", _pytorch_optimizer("Shampoo"), {}, "31_nkfac"),
 )
 
 #: The two baselines every method is measured against.

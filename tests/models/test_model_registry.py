@@ -8,7 +8,7 @@ from deepoptim.models import MODELS, build_model, count_parameters
 def test_build_model_by_name(name):
     model = build_model(name)
     assert isinstance(model, MODELS[name])
-    x = torch.randn(3, 1, 8, 8) if name == "digits_cnn" else torch.randn(3, 40)
+    x = torch.randn(3, 1, 8, 8) if name in ("digits_cnn", "resnet") else torch.randn(3, 40)
     assert model(x).shape == (3, 10)
 
 
@@ -17,9 +17,9 @@ def test_build_model_passes_keyword_arguments():
 
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="Invalid name value: 'resnet' .*'logreg', 'mlp', "
-                                         "'cnn1d', 'gru', 'digits_cnn'"):
-        build_model("resnet")
+    with pytest.raises(ValueError, match="Invalid name value: 'lstm' .*'logreg', 'mlp', "
+                                         "'cnn1d', 'gru', 'digits_cnn', 'resnet'"):
+        build_model("lstm")
 
 
 def test_count_parameters_counts_only_trainable_ones():

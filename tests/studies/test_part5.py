@@ -55,3 +55,45 @@ def test_not_worse_verdict_fails_only_when_clearly_worse(statistic, better, verd
 def test_not_worse_verdict_rejects_an_unknown_direction():
     with pytest.raises(ValueError, match="Invalid better value"):
         studies.not_worse_verdict(1.0, better="bigger")
+
+
+def test_squaring_verdict_counts_the_iterations_that_square():
+    assert studies.squaring_verdict([1.0, 1.0 + 1e-5, 0.9999]) == (
+        "squares the residual at every one of the 3 iterations measured", "agrees")
+    assert studies.squaring_verdict([1.0]) == (
+        "squares the residual at the one iteration measured", "agrees")
+    assert studies.squaring_verdict([1.0, 1.5]) == (
+        "squares the residual at 1 of 2 iterations only", "partly")
+    assert studies.squaring_verdict([0.5, 2.0]) == (
+        "squares the residual at none of the 2 iterations", "disagrees")
+    assert studies.squaring_verdict([1.2], tolerance=0.5)[1] == "agrees"
+    assert studies.squaring_verdict([1.0, NAN]) == ("was not measured", "not measured")
+    assert studies.squaring_verdict([]) == ("was not measured", "not measured")
+    with pytest.raises(ValueError, match="Invalid tolerance value"):
+        studies.squaring_verdict([1.0], tolerance=0.0)
+
+
+def test_sizes_speed_verdict_reads_each_size():
+    assert studies.sizes_speed_verdict({64: (2.0, 3.0), 128: (1.5, 1.6)}) == (
+        "is faster at every size", "agrees")
+    assert studies.sizes_speed_verdict({64: (0.2, 0.3), 128: (0.5, 0.6)}) == (
+        "is slower at every size", "disagrees")
+    assert studies.sizes_speed_verdict({32: (0.2, 0.3), 128: (2.0, 3.0), 256: (0.9, 1.1)}) == (
+        "is faster at size 128, slower at size 32 and neither at the other", "partly")
+    assert studies.sizes_speed_verdict({32: (0.2, 0.3), 64: (0.9, 1.1), 96: (0.95, 1.0)}) == (
+        "is slower at size 32 and neither at the 2 others", "disagrees")
+    assert studies.sizes_speed_verdict({64: (0.98, 1.02)}) == (
+        "is neither clearly faster nor slower at any size", "disagrees")
+    assert studies.sizes_speed_verdict({64: (NAN, 1.0)}) == ("was not measured", "not measured")
+    assert studies.sizes_speed_verdict({}) == ("was not measured", "not measured")
+
+
+def test_fallback_phrase_counts_the_exact_fallbacks():
+    assert studies.fallback_phrase(0, 40) == "never (0 of 40 updates)"
+    assert studies.fallback_phrase(12, 40) == "for 12 of 40 updates (30%)"
+    assert studies.fallback_phrase(40, 40) == "for every one of the 40 updates"
+    assert studies.fallback_phrase(1, 1) == "for the one update"
+    assert studies.fallback_phrase(0, 1) == "never (0 of 1 update)"
+    assert studies.fallback_phrase(0, 0).startswith("not measured")
+    with pytest.raises(ValueError, match="Invalid fallbacks value"):
+        studies.fallback_phrase(3, 2)

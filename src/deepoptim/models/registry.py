@@ -8,6 +8,7 @@ from deepoptim._checks import check_choice
 
 from .cells import CellNet1d
 from .classifiers import MLP, CNN1d, DigitsCNN, GRUClassifier, LogisticRegression
+from .resnet import ResNet
 from .vit import TinyViT
 
 MODELS: dict[str, type[nn.Module]] = {
@@ -16,6 +17,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "cnn1d": CNN1d,
     "gru": GRUClassifier,
     "digits_cnn": DigitsCNN,
+    "resnet": ResNet,
     "cellnet1d": CellNet1d,
     "vit": TinyViT,
 }

@@ -76,7 +76,14 @@ from deepoptim.studies.part3 import (
     trace_estimators_phrase,
     weight_spike_phrase,
 )
-from deepoptim.studies.part5 import not_worse_verdict, row_sum_verdict, versus_baselines
+from deepoptim.studies.part5 import (
+    fallback_phrase,
+    not_worse_verdict,
+    row_sum_verdict,
+    sizes_speed_verdict,
+    squaring_verdict,
+    versus_baselines,
+)
 from deepoptim.studies.peers import ReferenceSaLSa, run_reference
 from deepoptim.studies.runs import (
     METRICS,
@@ -129,6 +136,7 @@ __all__ = [
     "every_phrase",
     "exact_match_verdict",
     "expectation_phrase",
+    "fallback_phrase",
     "flatness_phrase",
     "flops_speed_phrase",
     "frequency_word",
@@ -174,6 +182,7 @@ __all__ = [
     "setup_comparison",
     "share_verdict",
     "show",
+    "sizes_speed_verdict",
     "small_start_sentence",
     "smooth_convergence_phrase",
     "sparsity_claim",
@@ -181,6 +190,7 @@ __all__ = [
     "spectrum_shape",
     "speed_verdict",
     "spread_phrase",
+    "squaring_verdict",
     "standardized_difference",
     "step_scale_phrase",
     "times_phrase",

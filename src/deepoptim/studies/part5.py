@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .verdicts import clear_difference, holds_verdict, joined, share_verdict
+from .._checks import check_int_at_least
+from .verdicts import clear_difference, holds_verdict, joined, share_verdict, speed_verdict
 
-__all__ = ["not_worse_verdict", "row_sum_verdict", "versus_baselines"]
+__all__ = ["fallback_phrase", "not_worse_verdict", "row_sum_verdict", "sizes_speed_verdict",
+           "squaring_verdict", "versus_baselines"]
 
 #: The verdict on a claim whose measurement is missing (NaN).
 _NOT_MEASURED = "not measured"
@@ -90,3 +92,88 @@ def not_worse_verdict(statistic: float, *, better: str = "higher") -> str:
         return _NOT_MEASURED
     worse = "clearly lower" if better == "higher" else "clearly higher"
     return holds_verdict(words != worse)
+
+
+# --- Chapter 31 (NKFAC) ---------------------------------------------------------------------
+
+
+def squaring_verdict(ratios: Sequence[float], *, tolerance: float = 1e-3) -> tuple[str, str]:
+    r"""The claim "each Newton-Schulz step squares the residual", from the measured ratios
+    :math:`\rho(E_{k+1}) / \rho(E_k)^2` of successive iterations (:math:`E_k = I - B_k A`,
+    :math:`\rho` the spectral radius).
+
+    An iteration agrees when its ratio is within ``tolerance`` of 1. Returns a predicate for
+    the text ("squares the residual at every one of the 12 iterations measured", "... at 3 of
+    12 iterations") and the verdict (:func:`share_verdict`; "not measured" when a ratio is
+    NaN or there is none).
+    """
+    if tolerance <= 0:
+        raise ValueError(f"Invalid tolerance value: {tolerance!r} (a positive number)")
+    ratios = [float(ratio) for ratio in ratios]
+    if not ratios or any(math.isnan(ratio) for ratio in ratios):
+        return "was not measured", _NOT_MEASURED
+    hits = sum(abs(ratio - 1) <= tolerance for ratio in ratios)
+    verdict = share_verdict(hits, len(ratios))
+    noun = "iteration" if len(ratios) == 1 else "iterations"
+    if hits == len(ratios):
+        every = "the one iteration" if len(ratios) == 1 else f"every one of the {len(ratios)} "
+        return (f"squares the residual at {every}{'' if len(ratios) == 1 else noun} measured",
+                verdict)
+    if hits:
+        return f"squares the residual at {hits} of {len(ratios)} {noun} only", verdict
+    return f"squares the residual at none of the {len(ratios)} {noun}", verdict
+
+
+def sizes_speed_verdict(speedups: Mapping[int, tuple[float, float]], *, margin: float = 0.05
+                        ) -> tuple[str, str]:
+    """The claim "NKFAC's inverse refresh is cheaper than KFAC's", from the range
+    ``(low, high)`` of the speed-ups (KFAC's time over NKFAC's, over repeats) at each factor
+    size.
+
+    A size agrees when it is clearly faster (:func:`speed_verdict`). Returns a predicate ("is
+    faster at every size", "is faster at sizes 128 and 256 and slower at 32", "is neither
+    clearly faster nor slower at any size") and :func:`share_verdict` of the sizes where it
+    is faster ("not measured" when a range is NaN or there is none).
+    """
+    if not speedups:
+        return "was not measured", _NOT_MEASURED
+    words = {size: speed_verdict(*bounds, margin=margin) for size, bounds in speedups.items()}
+    if "not measured" in words.values():
+        return "was not measured", _NOT_MEASURED
+    faster = [str(size) for size, word in words.items() if word == "faster"]
+    slower = [str(size) for size, word in words.items() if word == "slower"]
+    verdict = share_verdict(len(faster), len(words))
+    if len(faster) == len(words):
+        return "is faster at every size", verdict
+    if len(slower) == len(words):
+        return "is slower at every size", verdict
+    parts = []
+    if faster:
+        parts.append(f"faster at {'size' if len(faster) == 1 else 'sizes'} {joined(faster)}")
+    if slower:
+        parts.append(f"slower at {'size' if len(slower) == 1 else 'sizes'} {joined(slower)}")
+    if not parts:
+        return "is neither clearly faster nor slower at any size", verdict
+    rest = len(words) - len(faster) - len(slower)
+    if rest:
+        parts.append(f"neither at the {'other' if rest == 1 else f'{rest} others'}")
+    return f"is {joined(parts)}", verdict
+
+
+def fallback_phrase(fallbacks: int, total: int) -> str:
+    """How often NKFAC's Newton-Schulz update was replaced by an exact inverse because its warm
+    start was unsafe, out of ``total`` updates after the exact warm-up: "never (0 of 40
+    updates)", "for 12 of 40 updates (30%)", "for every one of the 40 updates"; "not
+    measured" when there was no update."""
+    check_int_at_least("fallbacks", fallbacks, 0)
+    check_int_at_least("total", total, 0)
+    if fallbacks > total:
+        raise ValueError(f"Invalid fallbacks value: {fallbacks!r} (at most total = {total})")
+    if total == 0:
+        return "not measured (no update after the exact warm-up)"
+    noun = "update" if total == 1 else "updates"
+    if fallbacks == 0:
+        return f"never (0 of {total} {noun})"
+    if fallbacks == total:
+        return "for the one update" if total == 1 else f"for every one of the {total} updates"
+    return f"for {fallbacks} of {total} {noun} ({fallbacks / total:.0%})"
