@@ -211,3 +211,56 @@ def test_the_zero_matrix_is_reported():
         cv.newton_schulz_inverse(zero)
     torch.testing.assert_close(cv.newton_schulz_inverse(zero, 2.0).inverse,
                                0.5 * torch.eye(3, dtype=torch.float64))
+
+
+def unsafe_start(n: int = 10, seed: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
+    """A positive definite matrix and a positive definite start with eigenvalues of B A from
+    0.3 to 3: ||I - B A||_F >= 1, and the full step would make B indefinite (mu >= 2)."""
+    a = spd(n, 50.0, seed=seed)
+    scales = torch.linspace(0.3, 3.0, n, dtype=torch.float64)
+    root = torch.linalg.cholesky(torch.linalg.inv(a))  # B = L D L^T: B A ~ D
+    return a, root @ torch.diag(scales) @ root.T
+
+
+@pytest.mark.parametrize("rule", ["damped", "scaled"])
+def test_the_shortened_steps_keep_the_start_positive_definite_and_shrink_the_residual(rule):
+    """One step B' = B + eta E B from an unsafe start: I - B'A = E (I - eta T) exactly, eta
+    is the rule's, B' stays positive definite, and no eigenvalue of the residual grows."""
+    a, start = unsafe_start()
+    eye = torch.eye(len(a), dtype=torch.float64)
+    error = eye - start @ a
+    assert float(torch.linalg.matrix_norm(error)) >= 1
+    full = start + error @ start
+    assert float(torch.linalg.eigvalsh((full + full.T) / 2)[0]) < 0  # the full step fails
+    result = cv.newton_schulz_inverse(a, initial=start, max_iter=1, unsafe_start=rule)
+    assert result.warm_start and result.damped_steps == 1 and result.iterations == 1
+    t = eye - error
+    step = error @ start  # B' - B = eta E B: the eta that was used
+    eta = float((result.inverse - start).flatten() @ step.flatten() / step.square().sum())
+    largest = float(torch.linalg.eigvals(t).real.max())
+    if rule == "damped":
+        assert eta == pytest.approx(1 / float(torch.linalg.matrix_norm(t)), rel=1e-12)
+    else:  # 1 / (1.1 mu_max) with mu_max from 10 power iterations: below it, within 15%
+        assert 1 / (cv.inverse.SCALED_MARGIN * largest) <= eta
+        assert eta <= 1.15 / (cv.inverse.SCALED_MARGIN * largest)
+    torch.testing.assert_close(eye - result.inverse @ a, error @ (eye - eta * t), rtol=0,
+                               atol=1e-12)
+    symmetric = (result.inverse + result.inverse.T) / 2
+    assert float(torch.linalg.eigvalsh(symmetric)[0]) > 0
+    before = torch.linalg.eigvals(error).abs()
+    after = torch.linalg.eigvals(eye - result.inverse @ a).abs()
+    assert float(after.max()) < float(before.max())
+
+
+def test_the_scaled_steps_converge_from_an_unsafe_start_and_stop_returns_it():
+    a, start = unsafe_start()
+    scaled = cv.newton_schulz_inverse(a, initial=start, unsafe_start="scaled", tol=1e-12)
+    assert scaled.converged and scaled.warm_start and scaled.damped_steps >= 1
+    torch.testing.assert_close(scaled.inverse, torch.linalg.inv(a), rtol=0, atol=1e-9)
+    stopped = cv.newton_schulz_inverse(a, initial=start, unsafe_start="stop")
+    assert stopped.inverse is start and stopped.iterations == 0 and not stopped.warm_start
+    assert float(stopped.residuals[0]) >= 1 and not stopped.converged
+    cold = cv.newton_schulz_inverse(a, initial=start, tol=1e-12)
+    assert not cold.warm_start and cold.damped_steps == 0 and cold.converged
+    with pytest.raises(ValueError, match="Invalid unsafe_start value: 'warm'"):
+        cv.newton_schulz_inverse(a, initial=start, unsafe_start="warm")

@@ -69,7 +69,8 @@ def twin(model, optimizer_cls, **kwargs):
 def check_poisoned_factor(optimizer_cls, poison: str, steps: int, **options) -> None:
     """After ``steps`` steps, poison a running factor of the Linear layer (a NaN entry, or
     -I: indefinite) and step until the next refresh (``steps`` must leave it one step away):
-    the layer keeps its inverses, the parameters stay finite, one failure is recorded."""
+    the layer keeps its inverses, the parameters stay finite, one failed inverse is recorded
+    (after a failed Newton update, for NKFAC's indefinite factor)."""
     model = classifier()
     optimizer = optimizer_cls(model.parameters(), model=model, **options)
     train(model, optimizer, steps)
@@ -83,4 +84,6 @@ def check_poisoned_factor(optimizer_cls, poison: str, steps: int, **options) -> 
     assert torch.equal(state["a_inverse"], kept[0]) and torch.equal(state["g_inverse"], kept[1])
     assert all(torch.isfinite(p).all() for p in model.parameters())
     diagnostics = optimizer.state["diagnostics"]
-    assert diagnostics["failed_inverses"] == diagnostics["fallbacks"] == 1
+    # NKFAC's Newton update fails first on the indefinite factor, then its exact inverse
+    assert diagnostics["failed_inverses"] == 1
+    assert diagnostics["fallbacks"] == 1 + diagnostics.get("newton_failures", 0)

@@ -84,6 +84,8 @@ RECORDS.append(OptimInfo(cls=NKFAC, inputs=[
     ErrorCase({**_NO_LAYERS, "newton_steps": 0}, ValueError, "Invalid newton_steps value: 0"),
     ErrorCase({**_NO_LAYERS, "exact_interval": 0}, ValueError,
               "Invalid exact_interval value: 0"),
+    ErrorCase({**_NO_LAYERS, "unsafe_start": "cold"}, ValueError,
+              "Invalid unsafe_start value: 'cold'"),
 ], reference=sgd_reference(0.1)))
 
 # AdaNKFAC with nothing preconditioned is AdamW (records_adamr's float64 reference).

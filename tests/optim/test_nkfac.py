@@ -139,3 +139,49 @@ def test_trains_in_float32_and_float64(dtype):
     assert float(closure().detach()) < 0.5 * first
     assert optimizer.state[model[3].weight]["a_inverse"].dtype == dtype
     assert optimizer.state[DIAGNOSTICS]["fallbacks"] == 0
+
+
+@pytest.mark.parametrize("rule", ["scaled", "damped", "exact"])
+def test_an_unsafe_warm_start_takes_the_chosen_rule_and_is_recorded(rule):
+    """A previous inverse three times too large (every eigenvalue of B(F + l I) is 3, so the
+    Frobenius residual is 2 sqrt(d)): a shortened step that keeps B positive definite, or the
+    exact inverse."""
+    model = classifier()
+    optimizer = NKFAC(model.parameters(), model=model, damping=0.0, cov_interval=100,
+                      inv_interval=1, unsafe_start=rule)
+    train(model, optimizer, 3)  # the three exact refreshes
+    state = optimizer.state[model[3].weight]
+    exact = state["a_inverse"].clone()
+    state["a_inverse"] = 3 * exact
+    train(model, optimizer, 1, seed=5)
+    diagnostics = optimizer.state[DIAGNOSTICS]
+    assert diagnostics["unsafe_starts"] == 1 and diagnostics["newton_failures"] == 0
+    inverse = state["a_inverse"]
+    if rule == "exact":
+        assert diagnostics["exact_inversions"] == 12 + 1 and diagnostics["damped_steps"] == 0
+        torch.testing.assert_close(inverse, exact)
+    else:
+        assert diagnostics["exact_inversions"] == 12 and diagnostics["damped_steps"] == 1
+        assert float(torch.linalg.eigvalsh((inverse + inverse.T) / 2)[0]) > 0
+        error = torch.linalg.matrix_norm(inverse - exact) / torch.linalg.matrix_norm(exact)
+        assert float(error) < 2  # closer than the start (relative error 2)
+        if rule == "scaled":  # eta = 1/(1.1 * 3): the error shrinks to 2 (1 - 1/1.1)
+            assert float(error) < 0.2
+
+
+def test_a_newton_update_that_expands_the_residual_is_replaced_by_the_exact_inverse():
+    """An indefinite previous inverse (its negative): the residual grows, the update fails,
+    the inverse is computed exactly, and both events are recorded."""
+    model = classifier()
+    optimizer = NKFAC(model.parameters(), model=model, damping=0.0, cov_interval=100,
+                      inv_interval=1)
+    train(model, optimizer, 3)
+    state = optimizer.state[model[3].weight]
+    exact = state["a_inverse"].clone()
+    state["a_inverse"] = -exact
+    train(model, optimizer, 1, seed=5)
+    diagnostics = optimizer.state[DIAGNOSTICS]
+    assert diagnostics["newton_failures"] == diagnostics["fallbacks"] == 1
+    assert diagnostics["failed_inverses"] == 0 and diagnostics["exact_inversions"] == 13
+    torch.testing.assert_close(state["a_inverse"], exact)
+    assert all(torch.isfinite(p).all() for p in model.parameters())

@@ -54,7 +54,12 @@ import math
 
 import torch
 
-from deepoptim._checks import check_int_at_least, check_non_negative, check_positive
+from deepoptim._checks import (
+    check_choice,
+    check_int_at_least,
+    check_non_negative,
+    check_positive,
+)
 
 __all__ = [
     "FactorError",
@@ -163,6 +168,8 @@ class NewtonSchulzResult:
             residual :math:`E_{k-1}` of the iterate before it (``residuals`` then holds ``k``
             values, :math:`j = 0, \\dots, k - 1`): :math:`I - B_k(A + \\lambda I) =
             E_{k-1}^2` exactly in exact arithmetic.
+        damped_steps: the iterations that took a step shorter than Newton-Schulz's
+            (``unsafe_start="damped"`` or ``"scaled"``).
     """
 
     inverse: torch.Tensor
@@ -171,39 +178,92 @@ class NewtonSchulzResult:
     warm_start: bool
     converged: bool
     residual_bound: float
+    damped_steps: int = 0
+
+
+#: What :func:`newton_schulz_inverse` does with a start whose residual is at least one.
+UNSAFE_STARTS = ("cold", "damped", "scaled", "stop")
+
+#: The margin on the power-iteration estimate of the largest eigenvalue of the scaled step.
+SCALED_MARGIN = 1.1
+
+
+def _largest_eigenvalue(error: torch.Tensor, iterations: int = 10) -> float:
+    """The largest eigenvalue of :math:`T = I - E` by power iteration from the vector of ones.
+
+    For symmetric positive definite :math:`B` and :math:`A`, :math:`T = BA` is similar to
+    :math:`B^{1/2} A B^{1/2}`: its eigenvalues are real and positive, and the iteration
+    approaches the largest from below.
+    """
+    vector = torch.full((len(error),), len(error) ** -0.5, dtype=error.dtype,
+                        device=error.device)
+    norm = torch.ones((), dtype=error.dtype, device=error.device)
+    for _ in range(iterations):
+        product = vector - error @ vector
+        norm = product.norm()
+        vector = product / norm
+    return float(norm)
 
 
 def newton_schulz_inverse(matrix: torch.Tensor, damping: float = 0.0, *,
                           initial: torch.Tensor | None = None, max_iter: int = 100,
-                          tol: float | None = None, measure_last: bool = True
-                          ) -> NewtonSchulzResult:
+                          tol: float | None = None, measure_last: bool = True,
+                          unsafe_start: str = "cold") -> NewtonSchulzResult:
     """:math:`(A + \\lambda I)^{-1}` by Newton-Schulz iterations, warm-started when safe.
 
     Args:
         matrix: :math:`A`, symmetric (positive definite after damping).
         damping: :math:`\\lambda \\ge 0`, added to the diagonal.
-        initial: a start :math:`B_0` (e.g. the previous inverse), used if
-            :math:`\\lVert I - B_0 (A + \\lambda I)\\rVert_F < 1`, which guarantees convergence;
-            otherwise, and by default, the cold start :math:`I/\\lVert A + \\lambda I\\rVert_F`.
+        initial: a start :math:`B_0` (e.g. the previous inverse). It is used if
+            :math:`\\lVert I - B_0 (A + \\lambda I)\\rVert_F < 1`, which guarantees
+            convergence; otherwise ``unsafe_start`` decides. Without it the iteration starts
+            cold, from :math:`I/\\lVert A + \\lambda I\\rVert_F`.
         max_iter: at most this many iterations (``1``: NKFAC's single step per refresh).
         tol: stop once :math:`\\lVert I - B_k (A + \\lambda I)\\rVert_F \\le` ``tol``; default
             :math:`\\sqrt{\\varepsilon}` of the dtype.
+        measure_last: measure the last iterate's residual (see below).
+        unsafe_start: for an ``initial`` whose residual is at least one, ``"cold"`` starts
+            cold instead; ``"damped"`` keeps it and takes damped steps while the residual is
+            at least one (the NKFAC authors' rule, below); ``"scaled"`` keeps it and takes
+            steps scaled to the largest eigenvalue instead (below); ``"stop"`` returns it
+            unchanged, with no iteration and ``warm_start=False``, for a caller that inverts
+            another way.
 
-    Each iteration is two matrix products, :math:`E_j = I - B_j (A + \\lambda I)` (the residual,
-    which decides whether to go on) and :math:`B_{j+1} = B_j + E_j B_j`. With
+    Each iteration is two matrix products, the residual :math:`E_j = I - B_j (A + \\lambda I)`
+    (which decides whether to go on) and :math:`B_{j+1} = B_j + \\eta_j E_j B_j`: with
+    :math:`\\eta_j = 1` the Newton-Schulz step, :math:`E_{j+1} = E_j^2`. With
     ``measure_last=False`` the last allowed iteration skips the product that measures its own
     residual, when the residual before it is below one: the new residual is then at most its
     square (NKFAC's single step per refresh costs two products instead of three).
 
+    The damped step, :math:`\\eta_j = 1/\\lVert B_j(A + \\lambda I)\\rVert_F` when
+    :math:`\\lVert E_j\\rVert_F \\ge 1`, gives :math:`E_{j+1} = E_j(I - \\eta_j T_j)` with
+    :math:`T_j = B_j(A + \\lambda I)`. For a symmetric positive definite :math:`B_j` and
+    :math:`A + \\lambda I`, the eigenvalues :math:`\\mu` of :math:`T_j` are positive and at most
+    :math:`\\lVert T_j\\rVert_F = 1/\\eta_j`, so each eigenvalue :math:`1 - \\mu` of the
+    residual becomes :math:`(1 - \\mu)(1 - \\eta_j\\mu)`, no larger in size, and
+    :math:`B_{j+1}` stays positive definite (it would not under the full step from a
+    :math:`B_j` with an eigenvalue :math:`\\mu \\ge 2`). The Frobenius norm of the residual is
+    not monotone under this step.
+
+    The damped step's :math:`\\eta_j` is tiny for a large matrix, whose Frobenius norm adds up
+    the errors of all eigenvalues: the residual then barely shrinks. The scaled step sets
+    :math:`\\eta_j = \\min(1, 1/\\hat\\mu)`, with :math:`\\hat\\mu` the largest eigenvalue of
+    :math:`T_j` from 10 power iterations times 1.1 (:data:`SCALED_MARGIN`): it maps the
+    largest eigenvalue's error to about zero and shrinks every other, and :math:`B_{j+1}` stays
+    positive definite unless the estimate falls short of the largest eigenvalue by more than
+    :math:`1/\\eta_j`.
+
     The iteration also stops, unconverged, when the residual stops falling below one (the
     rounding floor of an ill-conditioned matrix), keeping the better iterate. A residual that
-    grows while at least one means :math:`\\rho(E) \\ge 1`: the matrix is not positive
-    definite (or singular at working precision), and :class:`FactorError` is raised, as for a
-    non-finite residual.
+    grows while at least one means that the step expands the residual: the matrix is not
+    positive definite (or singular at working precision), and :class:`FactorError` is raised,
+    as for a non-finite residual.
     """
     check_factor("matrix", matrix)
     check_non_negative("damping", damping)
     check_int_at_least("max_iter", max_iter, 1)
+    check_choice("unsafe_start", unsafe_start, UNSAFE_STARTS)
     tol = torch.finfo(matrix.dtype).eps ** 0.5 if tol is None else tol
     check_positive("tol", tol)
     if initial is not None and (not isinstance(initial, torch.Tensor)
@@ -222,22 +282,32 @@ def newton_schulz_inverse(matrix: torch.Tensor, damping: float = 0.0, *,
     if initial is not None:
         inverse = initial
         error, residual = residual_of(inverse)
-        warm = residual < 1
+        warm = residual < 1 or (unsafe_start in ("damped", "scaled") and math.isfinite(residual))
+        if not warm and unsafe_start == "stop":
+            return NewtonSchulzResult(inverse=initial, iterations=0,
+                                      residuals=torch.tensor([residual], dtype=torch.float64),
+                                      warm_start=False, converged=False, residual_bound=residual)
     if not warm:
         inverse = eye / torch.linalg.matrix_norm(damped)
         error, residual = residual_of(inverse)
         if not math.isfinite(residual):  # the zero matrix
             raise FactorError(f"Invalid matrix value: not positive definite (zero, with "
                               f"damping {damping!r})")
-    residuals = [residual]
+    residuals, damped_steps = [residual], 0
     while residual > tol and len(residuals) <= max_iter:
-        following = torch.addmm(inverse, error, inverse)  # B + E B = 2B - B (A + lambda I) B
+        eta = 1.0
+        if warm and residual >= 1 and unsafe_start == "damped":  # 1 / ||T||_F, T = I - E
+            eta = 1 / float(torch.linalg.matrix_norm(eye - error))
+        elif warm and residual >= 1 and unsafe_start == "scaled":
+            eta = min(1.0, 1 / (SCALED_MARGIN * _largest_eigenvalue(error)))
+        damped_steps += eta != 1
+        following = torch.addmm(inverse, error, inverse, alpha=eta)  # B + eta E B
         if not measure_last and len(residuals) == max_iter and residual < 1:
             bound = residual ** 2
             return NewtonSchulzResult(inverse=following, iterations=max_iter,
                                       residuals=torch.tensor(residuals, dtype=torch.float64),
                                       warm_start=warm, converged=bound <= tol,
-                                      residual_bound=bound)
+                                      residual_bound=bound, damped_steps=damped_steps)
         following_error, following_residual = residual_of(following)
         if not math.isfinite(following_residual):
             raise FactorError(f"Invalid matrix value: the Newton-Schulz residual became "
@@ -253,7 +323,7 @@ def newton_schulz_inverse(matrix: torch.Tensor, damping: float = 0.0, *,
     return NewtonSchulzResult(inverse=inverse, iterations=len(residuals) - 1,
                               residuals=torch.tensor(residuals, dtype=torch.float64),
                               warm_start=warm, converged=residual <= tol,
-                              residual_bound=residual)
+                              residual_bound=residual, damped_steps=damped_steps)
 
 
 def _check_layer_matrix(matrix: object, rows: int, columns: int) -> torch.Tensor:

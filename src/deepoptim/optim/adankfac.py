@@ -51,20 +51,21 @@ class AdaNKFAC(NKFAC):
         model: the network (keyword-only, required); ``None`` preconditions nothing (AdamW).
         lr, betas, eps, weight_decay: as in ``torch.optim.AdamW`` (decoupled weight decay).
         damping, stat_decay, cov_interval, inv_interval, newton_steps, exact_interval,
-            layers: as in :class:`~deepoptim.optim.NKFAC`.
+            unsafe_start, layers: as in :class:`~deepoptim.optim.NKFAC`.
     """
 
     def __init__(self, params: Iterable[Any] | None, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, damping: float = 0.01, stat_decay: float = 0.95,
                  cov_interval: int = 100, inv_interval: int = 1000, newton_steps: int = 1,
-                 exact_interval: int = 500, *, model: nn.Module | None = REQUIRED,
+                 exact_interval: int = 500, unsafe_start: str = "scaled", *,
+                 model: nn.Module | None = REQUIRED,
                  layers: Sequence[str] | None = None) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         damping=damping, stat_decay=stat_decay)
         self._setup(params, defaults, model=model, layers=layers, cov_interval=cov_interval,
                     inv_interval=inv_interval, newton_steps=newton_steps,
-                    exact_interval=exact_interval)
+                    exact_interval=exact_interval, unsafe_start=unsafe_start)
 
     def _check_update(self, group: dict[str, Any]) -> None:
         check_lr(group["lr"])
