@@ -76,7 +76,15 @@ from deepoptim.studies.part3 import (
     trace_estimators_phrase,
     weight_spike_phrase,
 )
-from deepoptim.studies.part5 import not_worse_verdict, row_sum_verdict, versus_baselines
+from deepoptim.studies.part5 import (
+    agreement_phrase,
+    basis_gain_verdict,
+    basis_share_phrase,
+    not_worse_verdict,
+    row_sum_verdict,
+    step_cost_verdict,
+    versus_baselines,
+)
 from deepoptim.studies.peers import ReferenceSaLSa, run_reference
 from deepoptim.studies.runs import (
     METRICS,
@@ -115,9 +123,12 @@ __all__ = [
     "Problem",
     "ReferenceSaLSa",
     "Runs",
+    "agreement_phrase",
     "anisotropy_verdict",
     "at_grid_edge",
     "batched_products_sentence",
+    "basis_gain_verdict",
+    "basis_share_phrase",
     "binarised_weights_phrase",
     "better_than_baselines",
     "budget_sentence",
@@ -182,6 +193,7 @@ __all__ = [
     "speed_verdict",
     "spread_phrase",
     "standardized_difference",
+    "step_cost_verdict",
     "step_scale_phrase",
     "times_phrase",
     "trace_estimators_phrase",
