@@ -89,7 +89,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("SGD-PH", optim.SGDPH, {}, "30_sgdph", params=optim.channelwise_param_groups),
     OptimizerEntry("KFAC", optim.KFAC, {}, None, takes_model=True),
     OptimizerEntry("NKFAC", optim.NKFAC, {}, None, takes_model=True),
-    OptimizerEntry("AdamR", optim.AdamR, {}, None),
+    OptimizerEntry("AdamR", optim.AdamR, {}, "32_adamr"),
     OptimizerEntry("AFOpt", optim.AFOpt, {}, None, takes_model=True),
 )
 
@@ -110,7 +110,7 @@ def _pytorch_optimizer(class_name: str) -> Callable[..., torch.optim.Optimizer]:
 #: package's defaults (``pytorch-optimizer`` 4.1.0: SOAP, Adam in Shampoo's eigenbasis, and
 #: Shampoo).
 PEERS: dict[str, OptimizerEntry] = _entries(
-    OptimizerEntry("SOAP", _pytorch_optimizer("SOAP"), {}, None),
+    OptimizerEntry("SOAP", _pytorch_optimizer("SOAP"), {}, "32_adamr"),
     OptimizerEntry("Shampoo", _pytorch_optimizer("Shampoo"), {}, None),
 )
 
