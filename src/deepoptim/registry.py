@@ -90,7 +90,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("KFAC", optim.KFAC, {}, "31_nkfac", takes_model=True),
     OptimizerEntry("NKFAC", optim.NKFAC, {}, "31_nkfac", takes_model=True),
     OptimizerEntry("AdaNKFAC", optim.AdaNKFAC, {}, None, takes_model=True),
-    OptimizerEntry("AdamR", optim.AdamR, {}, None),
+    OptimizerEntry("AdamR", optim.AdamR, {}, "32_adamr"),
     OptimizerEntry("AFOpt", optim.AFOpt, {}, None, takes_model=True),
 )
 
@@ -111,7 +111,7 @@ def _pytorch_optimizer(class_name: str) -> Callable[..., torch.optim.Optimizer]:
 #: package's defaults (``pytorch-optimizer`` 4.1.0: SOAP, Adam in Shampoo's eigenbasis, and
 #: Shampoo).
 PEERS: dict[str, OptimizerEntry] = _entries(
-    OptimizerEntry("SOAP", _pytorch_optimizer("SOAP"), {}, None),
+    OptimizerEntry("SOAP", _pytorch_optimizer("SOAP"), {}, "32_adamr"),
     OptimizerEntry("Shampoo", _pytorch_optimizer("Shampoo"), {}, "31_nkfac"),
 )
 

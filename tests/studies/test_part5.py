@@ -97,3 +97,58 @@ def test_fallback_phrase_counts_the_exact_fallbacks():
     assert studies.fallback_phrase(0, 0).startswith("not measured")
     with pytest.raises(ValueError, match="Invalid fallbacks value"):
         studies.fallback_phrase(3, 2)
+# ----------------------------------------------------------------- chapter 32 (AdamR)
+
+
+@pytest.mark.parametrize("difference, phrase", [
+    (0.0, "agree exactly"), (3e-16, "agree to rounding (largest difference 3e-16)"),
+    (1e-6, "agree to rounding (largest difference 1e-06)"),
+    (0.02, "differ (largest difference 0.02)"), (NAN, "were not compared")])
+def test_agreement_phrase_reads_exact_rounding_and_real_differences(difference, phrase):
+    assert studies.agreement_phrase(difference) == phrase
+
+
+def test_agreement_phrase_rejects_bad_values():
+    assert studies.agreement_phrase(1e-3, tolerance=1e-2).startswith("agree to rounding")
+    with pytest.raises(ValueError, match="Invalid difference value"):
+        studies.agreement_phrase(-1.0)
+    with pytest.raises(ValueError, match="tolerance"):
+        studies.agreement_phrase(0.0, tolerance=0.0)
+
+
+@pytest.mark.parametrize("ratio, verdict", [
+    (1.5, "agrees"), (1.06, "agrees"), (1.05, "disagrees"), (1.0, "disagrees"),
+    (NAN, "not measured")])
+def test_basis_gain_verdict_needs_a_real_gain(ratio, verdict):
+    assert studies.basis_gain_verdict(ratio) == verdict
+
+
+def test_basis_gain_verdict_rejects_a_non_positive_ratio():
+    with pytest.raises(ValueError, match="Invalid ratio value"):
+        studies.basis_gain_verdict(0.0)
+
+
+def test_basis_share_phrase_places_a_basis_between_the_coordinates_and_the_eigenbasis():
+    assert studies.basis_share_phrase(100.0, 70.0, 60.0) == (
+        "closes 75% of the gap between the coordinate basis and the eigenbasis")
+    assert studies.basis_share_phrase(100.0, 100.0, 60.0) == (
+        "is no better than the coordinate basis")
+    assert studies.basis_share_phrase(100.0, 120.0, 60.0) == (
+        "is no better than the coordinate basis")
+    assert studies.basis_share_phrase(100.0, 60.0, 60.0).startswith("is the eigenbasis")
+    assert studies.basis_share_phrase(60.0, 70.0, 60.0).startswith("leaves nothing to close")
+    assert studies.basis_share_phrase(100.0, NAN, 60.0) == "was not measured"
+    with pytest.raises(ValueError, match="Invalid terms"):
+        studies.basis_share_phrase(100.0, 50.0, 60.0)
+
+
+def test_step_cost_verdict_reads_the_range_of_the_ratios():
+    assert studies.step_cost_verdict([1.21, 1.24]) == ("1.2 times", "agrees")
+    assert studies.step_cost_verdict([1.2, 1.9]) == ("1.2 to 1.9 times", "partly")
+    assert studies.step_cost_verdict([2.0, 2.4]) == ("2.0 to 2.4 times", "disagrees")
+    assert studies.step_cost_verdict([0.9]) == ("0.9 times", "agrees")
+    assert studies.step_cost_verdict([1.2, NAN]) == ("not measured", "not measured")
+    assert studies.step_cost_verdict([]) == ("not measured", "not measured")
+    assert studies.step_cost_verdict([1.8], limit=2.0)[1] == "agrees"
+    with pytest.raises(ValueError, match="Invalid limit value"):
+        studies.step_cost_verdict([1.0], limit=1.0)

@@ -77,11 +77,15 @@ from deepoptim.studies.part3 import (
     weight_spike_phrase,
 )
 from deepoptim.studies.part5 import (
+    agreement_phrase,
+    basis_gain_verdict,
+    basis_share_phrase,
     fallback_phrase,
     not_worse_verdict,
     row_sum_verdict,
     sizes_speed_verdict,
     squaring_verdict,
+    step_cost_verdict,
     versus_baselines,
 )
 from deepoptim.studies.peers import ReferenceSaLSa, run_reference
@@ -122,9 +126,12 @@ __all__ = [
     "Problem",
     "ReferenceSaLSa",
     "Runs",
+    "agreement_phrase",
     "anisotropy_verdict",
     "at_grid_edge",
     "batched_products_sentence",
+    "basis_gain_verdict",
+    "basis_share_phrase",
     "binarised_weights_phrase",
     "better_than_baselines",
     "budget_sentence",
@@ -192,6 +199,7 @@ __all__ = [
     "spread_phrase",
     "squaring_verdict",
     "standardized_difference",
+    "step_cost_verdict",
     "step_scale_phrase",
     "times_phrase",
     "trace_estimators_phrase",

@@ -11,11 +11,21 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .._checks import check_int_at_least
+from .._checks import check_int_at_least, check_positive
 from .verdicts import clear_difference, holds_verdict, joined, share_verdict, speed_verdict
 
-__all__ = ["fallback_phrase", "not_worse_verdict", "row_sum_verdict", "sizes_speed_verdict",
-           "squaring_verdict", "versus_baselines"]
+__all__ = [
+    "agreement_phrase",
+    "basis_gain_verdict",
+    "basis_share_phrase",
+    "fallback_phrase",
+    "not_worse_verdict",
+    "row_sum_verdict",
+    "sizes_speed_verdict",
+    "squaring_verdict",
+    "step_cost_verdict",
+    "versus_baselines",
+]
 
 #: The verdict on a claim whose measurement is missing (NaN).
 _NOT_MEASURED = "not measured"
@@ -177,3 +187,76 @@ def fallback_phrase(fallbacks: int, total: int) -> str:
     if fallbacks == total:
         return "for the one update" if total == 1 else f"for every one of the {total} updates"
     return f"for {fallbacks} of {total} {noun} ({fallbacks / total:.0%})"
+# ----------------------------------------------------------------- chapter 32 (AdamR)
+
+
+def agreement_phrase(difference: float, *, tolerance: float = 1e-6) -> str:
+    """Two computations that should give the same numbers, from the largest absolute
+    difference between them: "agree exactly" (0), "agree to rounding (largest difference
+    3e-16)" (at most ``tolerance``), "differ (largest difference 0.02)" beyond it, and "were
+    not compared" for NaN."""
+    check_positive("tolerance", tolerance)
+    if math.isnan(difference):
+        return "were not compared"
+    if difference < 0:
+        raise ValueError(f"Invalid difference value: {difference!r} (an absolute difference)")
+    if difference == 0:
+        return "agree exactly"
+    if difference <= tolerance:
+        return f"agree to rounding (largest difference {difference:.0e})"
+    return f"differ (largest difference {difference:.2g})"
+
+
+def basis_gain_verdict(ratio: float, *, tolerance: float = 0.05) -> str:
+    r"""The claim "rotating a diagonal method into the gradients' eigenbasis lowers its regret
+    bound", from the ratio of the bound's term :math:`\sum_i \lVert g_{1:T,i}\rVert` in the
+    coordinate basis to its value in the eigenbasis, :math:`\operatorname{tr}(S^{1/2})`.
+
+    The ratio is at least 1 (Schur-Horn); the claim "agrees" when it exceeds
+    ``1 + tolerance`` and "disagrees" when the coordinates are already (nearly) an
+    eigenbasis; "not measured" for NaN."""
+    check_positive("tolerance", tolerance)
+    if math.isnan(ratio):
+        return _NOT_MEASURED
+    if ratio <= 0:
+        raise ValueError(f"Invalid ratio value: {ratio!r} (a ratio of two positive terms)")
+    return holds_verdict(ratio > 1 + tolerance)
+
+
+def basis_share_phrase(coordinates: float, basis: float, best: float) -> str:
+    r"""Where a basis's regret term ``basis`` lies between the coordinate basis's
+    (``coordinates``) and the smallest possible, the eigenbasis's ``best``
+    (:math:`\operatorname{tr}(S^{1/2})`): "closes 85% of the gap between the coordinate
+    basis and the eigenbasis", "is no better than the coordinate basis" (no gain, or a
+    loss), "is the eigenbasis" (closes all of it, to 0.5%); "was not measured" for NaN, and
+    "leaves nothing to close" when the coordinate basis is already the best."""
+    values = (coordinates, basis, best)
+    if any(math.isnan(value) for value in values):
+        return "was not measured"
+    if min(values) <= 0 or best > min(coordinates, basis) * (1 + 1e-9):
+        raise ValueError(f"Invalid terms: {values!r} (positive, with best the smallest)")
+    gap = coordinates - best
+    if gap <= 1e-12 * coordinates:
+        return "leaves nothing to close (the coordinate basis is already an eigenbasis)"
+    share = (coordinates - basis) / gap
+    if share <= 0.005:
+        return "is no better than the coordinate basis"
+    if share >= 0.995:
+        return "is the eigenbasis (it closes the whole gap)"
+    return f"closes {share:.0%} of the gap between the coordinate basis and the eigenbasis"
+
+
+def step_cost_verdict(ratios: Sequence[float], *, limit: float = 1.5) -> tuple[str, str]:
+    """The claim "a method costs little more per step than its baseline", from the ratios of
+    their step times (method over baseline), one per seed. "Little more" is at most
+    ``limit`` times. Returns the range in words ("1.2 to 1.4 times", "1.3 times") and the
+    verdict (:func:`share_verdict` of the ratios within the limit; "not measured" for none
+    or a NaN)."""
+    if limit <= 1:
+        raise ValueError(f"Invalid limit value: {limit!r} (a ratio above 1)")
+    ratios = [float(ratio) for ratio in ratios]
+    if not ratios or any(math.isnan(ratio) for ratio in ratios):
+        return "not measured", _NOT_MEASURED
+    low, high = min(ratios), max(ratios)
+    words = f"{low:.1f}" if f"{low:.1f}" == f"{high:.1f}" else f"{low:.1f} to {high:.1f}"
+    return f"{words} times", share_verdict(sum(r <= limit for r in ratios), len(ratios))
