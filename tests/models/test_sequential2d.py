@@ -100,6 +100,17 @@ def test_mlp_constructor_is_the_sequential_of_its_blocks():
     assert isinstance(ours.block(0, 0), nn.Identity) and ours.depth == 3
 
 
+def test_a_deep_copy_computes_with_its_own_blocks():
+    model = Sequential2D.mlp([4, 5, 3])
+    clone = copy.deepcopy(model)
+    x = torch.randn(2, 4)
+    assert torch.equal(clone(x), model(x))
+    with torch.no_grad():
+        clone.block(1, 2).bias.add_(1.0)
+    torch.testing.assert_close(clone(x), model(x) + 1.0, rtol=0, atol=1e-15)
+    assert clone.state_dict().keys() == model.state_dict().keys()
+
+
 # ---- fixed point after depth iterations ----------------------------------------------------
 
 FEEDFORWARD = {

@@ -316,6 +316,25 @@ class Sequential2D(nn.Module):
         return cls(blocks, [None, *activations], iterations)
 
     @classmethod
+    def _chain(
+        cls,
+        sizes: list[int],
+        activation: Callable[[], nn.Module],
+        pairs: Sequence[tuple[int, int]],
+        skip: BlockFactory,
+        keep_input: bool,
+        iterations: int | None,
+    ) -> Sequential2D:
+        """New ``nn.Linear`` layers of widths ``sizes``, ``activation()`` on the hidden slots,
+        ``skip(sizes[i], sizes[j])`` at each of ``pairs``; ``iterations`` checked first."""
+        layers = len(sizes) - 1
+        iterations = _check_iterations(iterations, layers, exact=not keep_input)
+        linears = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+        activations = [activation() for _ in range(layers - 1)] + [None]
+        extra = {(i, j): skip(sizes[i], sizes[j]) for i, j in pairs}
+        return cls._layered(linears, activations, extra, keep_input, iterations)
+
+    @classmethod
     def mlp(
         cls,
         sizes: Sequence[int],
@@ -366,11 +385,7 @@ class Sequential2D(nn.Module):
                 where = "hidden slots" if hidden_only else "slots"
                 raise ValueError(f"Invalid distance value: {distance!r} (no two {where} of "
                                  f"sizes {sizes} are that far apart)")
-        iterations = _check_iterations(iterations, layers, exact=not keep_input)
-        linears = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-        activations = [activation() for _ in range(layers - 1)] + [None]
-        extra = {(i, j): skip(sizes[i], sizes[j]) for i, j in pairs}
-        return cls._layered(linears, activations, extra, keep_input, iterations)
+        return cls._chain(sizes, activation, pairs, skip, keep_input, iterations)
 
     @classmethod
     def dense(
@@ -389,13 +404,8 @@ class Sequential2D(nn.Module):
         ``j`` is ``activation(sum_{i<j} blocks[i][j](h_i))``, i.e. a linear map of the
         concatenation of all earlier slots."""
         sizes = _check_sizes(sizes)
-        layers = len(sizes) - 1
-        iterations = _check_iterations(iterations, layers, exact=not keep_input)
-        linears = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-        activations = [activation() for _ in range(layers - 1)] + [None]
-        extra = {(i, j): skip(sizes[i], sizes[j])
-                 for j in range(2, layers + 1) for i in range(j - 1)}
-        return cls._layered(linears, activations, extra, keep_input, iterations)
+        pairs = [(i, j) for j in range(2, len(sizes)) for i in range(j - 1)]
+        return cls._chain(sizes, activation, pairs, skip, keep_input, iterations)
 
     @classmethod
     def from_sequential(
