@@ -88,15 +88,17 @@ def test_sizes_speed_verdict_reads_each_size():
     assert studies.sizes_speed_verdict({}) == ("was not measured", "not measured")
 
 
-def test_fallback_phrase_counts_the_exact_fallbacks():
-    assert studies.fallback_phrase(0, 40) == "never (0 of 40 updates)"
-    assert studies.fallback_phrase(12, 40) == "for 12 of 40 updates (30%)"
-    assert studies.fallback_phrase(40, 40) == "for every one of the 40 updates"
-    assert studies.fallback_phrase(1, 1) == "for the one update"
-    assert studies.fallback_phrase(0, 1) == "never (0 of 1 update)"
-    assert studies.fallback_phrase(0, 0).startswith("not measured")
-    with pytest.raises(ValueError, match="Invalid fallbacks value"):
-        studies.fallback_phrase(3, 2)
+def test_updates_phrase_counts_the_updates_an_event_concerned():
+    assert studies.updates_phrase(0, 40) == "never (0 of 40 updates)"
+    assert studies.updates_phrase(12, 40) == "for 12 of 40 updates (30%)"
+    assert studies.updates_phrase(40, 40) == "for every one of the 40 updates"
+    assert studies.updates_phrase(1, 1) == "for the one update"
+    assert studies.updates_phrase(0, 1) == "never (0 of 1 update)"
+    assert studies.updates_phrase(0, 0).startswith("not measured")
+    with pytest.raises(ValueError, match="Invalid count value"):
+        studies.updates_phrase(3, 2)
+
+
 # ----------------------------------------------------------------- chapter 32 (AdamR)
 
 

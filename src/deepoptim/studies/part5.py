@@ -18,7 +18,7 @@ __all__ = [
     "agreement_phrase",
     "basis_gain_verdict",
     "basis_share_phrase",
-    "fallback_phrase",
+    "updates_phrase",
     "not_worse_verdict",
     "row_sum_verdict",
     "sizes_speed_verdict",
@@ -170,23 +170,25 @@ def sizes_speed_verdict(speedups: Mapping[int, tuple[float, float]], *, margin: 
     return f"is {joined(parts)}", verdict
 
 
-def fallback_phrase(fallbacks: int, total: int) -> str:
-    """How often NKFAC's Newton-Schulz update was replaced by an exact inverse because its warm
-    start was unsafe, out of ``total`` updates after the exact warm-up: "never (0 of 40
+def updates_phrase(count: int, total: int) -> str:
+    """How often an event (an unsafe warm start, an exact replacement) concerned NKFAC's
+    inverse updates, out of ``total`` updates after the exact warm-up: "never (0 of 40
     updates)", "for 12 of 40 updates (30%)", "for every one of the 40 updates"; "not
     measured" when there was no update."""
-    check_int_at_least("fallbacks", fallbacks, 0)
+    check_int_at_least("count", count, 0)
     check_int_at_least("total", total, 0)
-    if fallbacks > total:
-        raise ValueError(f"Invalid fallbacks value: {fallbacks!r} (at most total = {total})")
+    if count > total:
+        raise ValueError(f"Invalid count value: {count!r} (at most total = {total})")
     if total == 0:
         return "not measured (no update after the exact warm-up)"
     noun = "update" if total == 1 else "updates"
-    if fallbacks == 0:
+    if count == 0:
         return f"never (0 of {total} {noun})"
-    if fallbacks == total:
+    if count == total:
         return "for the one update" if total == 1 else f"for every one of the {total} updates"
-    return f"for {fallbacks} of {total} {noun} ({fallbacks / total:.0%})"
+    return f"for {count} of {total} {noun} ({count / total:.0%})"
+
+
 # ----------------------------------------------------------------- chapter 32 (AdamR)
 
 
