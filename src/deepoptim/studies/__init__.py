@@ -76,7 +76,14 @@ from deepoptim.studies.part3 import (
     trace_estimators_phrase,
     weight_spike_phrase,
 )
-from deepoptim.studies.part5 import not_worse_verdict, row_sum_verdict, versus_baselines
+from deepoptim.studies.part5 import (
+    damped_share_phrase,
+    not_worse_verdict,
+    row_sum_verdict,
+    step_cost_verdict,
+    turn_phrase,
+    versus_baselines,
+)
 from deepoptim.studies.peers import ReferenceSaLSa, run_reference
 from deepoptim.studies.runs import (
     METRICS,
@@ -124,6 +131,7 @@ __all__ = [
     "clear_difference",
     "concat_runs",
     "count_phrase",
+    "damped_share_phrase",
     "early_share_phrase",
     "eos_phrase",
     "every_phrase",
@@ -182,10 +190,12 @@ __all__ = [
     "speed_verdict",
     "spread_phrase",
     "standardized_difference",
+    "step_cost_verdict",
     "step_scale_phrase",
     "times_phrase",
     "trace_estimators_phrase",
     "tune_lr",
+    "turn_phrase",
     "versus_baselines",
     "weight_spike_phrase",
     "wins_summary",

@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 
 from .verdicts import clear_difference, holds_verdict, joined, share_verdict
 
-__all__ = ["not_worse_verdict", "row_sum_verdict", "versus_baselines"]
+__all__ = [
+    "damped_share_phrase",
+    "not_worse_verdict",
+    "row_sum_verdict",
+    "step_cost_verdict",
+    "turn_phrase",
+    "versus_baselines",
+]
 
 #: The verdict on a claim whose measurement is missing (NaN).
 _NOT_MEASURED = "not measured"
@@ -90,3 +97,70 @@ def not_worse_verdict(statistic: float, *, better: str = "higher") -> str:
         return _NOT_MEASURED
     worse = "clearly lower" if better == "higher" else "clearly higher"
     return holds_verdict(words != worse)
+
+
+def step_cost_verdict(low: float, high: float, *, limit: float = 1.25,
+                      reference: str = "AdamW", cases: str = "seeds") -> tuple[str, str]:
+    """The claim "a method's extra cost per step is small", from the range ``[low, high]`` of
+    its time per step over ``reference``'s, one ratio per repeat (``cases``, in the plural:
+    "seeds", "blocks of rounds").
+
+    Small means at most ``limit`` times the reference's time. Returns a predicate for the
+    text ("stays within the 1.25× of AdamW's we call small in all seeds", "exceeds ... in
+    all seeds", "exceeds ... in some seeds only") and the verdict: "agrees" when ``high`` is
+    within the limit, "disagrees" when ``low`` exceeds it, "partly" in between, "not
+    measured" for NaN.
+    """
+    if limit <= 1:
+        raise ValueError(f"Invalid limit value: {limit!r} (a ratio above 1)")
+    if math.isnan(low) or math.isnan(high):
+        return "was not measured", _NOT_MEASURED
+    if low > high:
+        raise ValueError(f"Invalid low value: {low!r} (at most high = {high!r})")
+    allowance = f"the {limit:g}× of {reference}'s we call small"
+    if high <= limit:
+        return f"stays within {allowance} in all {cases}", "agrees"
+    if low > limit:
+        return f"exceeds {allowance} in all {cases}", "disagrees"
+    return f"exceeds {allowance} in some {cases} only", "partly"
+
+
+def turn_phrase(low: float, high: float, reference: str, *, close: float = 0.9,
+                far: float = 0.5) -> str:
+    """Where a preconditioned direction lies against a plain one (``reference``, e.g. "the
+    momentum"), from the range ``[low, high]`` of the cosines between them (over layers and
+    steps), as a predicate.
+
+    Every cosine at least ``close``: "stays close to the momentum"; every cosine below
+    ``far``: "lies far from the momentum"; otherwise "lies at varying angles to the
+    momentum". The range follows in parentheses; "was not measured" for NaN.
+    """
+    if not -1 <= far < close <= 1:
+        raise ValueError(f"Invalid far value: {far!r} (expected -1 <= far < close = "
+                         f"{close!r} <= 1)")
+    if math.isnan(low) or math.isnan(high):
+        return "was not measured"
+    if low > high:
+        raise ValueError(f"Invalid low value: {low!r} (at most high = {high!r})")
+    span = f"cosine {low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else (
+        f"cosines {low:.2f} to {high:.2f}")
+    words = ("stays close to" if low >= close else "lies far from" if high < far
+             else "lies at varying angles to")
+    return f"{words} {reference} ({span})"
+
+
+def damped_share_phrase(share: float) -> str:
+    """The share of a factor's eigenvalues below its damping, in words: "none of the
+    eigenvalues lies below the damping", "all of them lie below it" (never for a non-zero
+    factor, whose largest eigenvalue is above), "12% of the eigenvalues lie below the
+    damping"; "not measured" for NaN."""
+    if math.isnan(share):
+        return "not measured"
+    if not 0 <= share <= 1:
+        raise ValueError(f"Invalid share value: {share!r} (a share in [0, 1])")
+    if share == 0:
+        return "none of the eigenvalues lies below the damping"
+    if share == 1:
+        return "every eigenvalue lies below the damping"
+    percent = "under 1%" if share < 0.005 else "over 99%" if share > 0.995 else f"{share:.0%}"
+    return f"{percent} of the eigenvalues lie below the damping"
