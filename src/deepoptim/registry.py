@@ -90,7 +90,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("KFAC", optim.KFAC, {}, None, takes_model=True),
     OptimizerEntry("NKFAC", optim.NKFAC, {}, None, takes_model=True),
     OptimizerEntry("AdamR", optim.AdamR, {}, None),
-    OptimizerEntry("AFOpt", optim.AFOpt, {}, None, takes_model=True),
+    OptimizerEntry("AFOpt", optim.AFOpt, {}, "33_afopt", takes_model=True),
 )
 
 
