@@ -91,7 +91,7 @@ OPTIMIZERS: dict[str, OptimizerEntry] = _entries(
     OptimizerEntry("NKFAC", optim.NKFAC, {}, "31_nkfac", takes_model=True),
     OptimizerEntry("AdaNKFAC", optim.AdaNKFAC, {}, None, takes_model=True),
     OptimizerEntry("AdamR", optim.AdamR, {}, "32_adamr"),
-    OptimizerEntry("AFOpt", optim.AFOpt, {}, None, takes_model=True),
+    OptimizerEntry("AFOpt", optim.AFOpt, {}, "33_afopt", takes_model=True),
 )
 
 

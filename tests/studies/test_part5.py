@@ -144,13 +144,49 @@ def test_basis_share_phrase_places_a_basis_between_the_coordinates_and_the_eigen
         studies.basis_share_phrase(100.0, 50.0, 60.0)
 
 
-def test_step_cost_verdict_reads_the_range_of_the_ratios():
-    assert studies.step_cost_verdict([1.21, 1.24]) == ("1.2 times", "agrees")
-    assert studies.step_cost_verdict([1.2, 1.9]) == ("1.2 to 1.9 times", "partly")
-    assert studies.step_cost_verdict([2.0, 2.4]) == ("2.0 to 2.4 times", "disagrees")
-    assert studies.step_cost_verdict([0.9]) == ("0.9 times", "agrees")
-    assert studies.step_cost_verdict([1.2, NAN]) == ("not measured", "not measured")
+def test_step_cost_verdict_reads_the_range_of_ratios_against_the_limit():
+    assert studies.step_cost_verdict([1.05, 1.2]) == (
+        "1.05 to 1.20 times AdamW's, within the 1.25× we call small in all seeds", "agrees")
+    assert studies.step_cost_verdict([1.25, 1.25])[1] == "agrees"  # the limit is small
+    assert studies.step_cost_verdict([1.3, 1.6]) == (
+        "1.30 to 1.60 times AdamW's, beyond the 1.25× we call small in all seeds",
+        "disagrees")
+    assert studies.step_cost_verdict([1.1, 1.4], limit=1.5, reference="SGD",
+                                     cases="blocks of rounds") == (
+        "1.10 to 1.40 times SGD's, within the 1.5× we call small in all blocks of rounds",
+        "agrees")
+    assert studies.step_cost_verdict([1.1, 1.4]) == (
+        "1.10 to 1.40 times AdamW's, beyond the 1.25× we call small in some seeds only",
+        "partly")
+    assert studies.step_cost_verdict([0.9])[0].startswith("0.90 times")  # cheaper is small
+    assert studies.step_cost_verdict([0.9])[1] == "agrees"
+    assert studies.step_cost_verdict([NAN, 1.2]) == ("not measured", "not measured")
     assert studies.step_cost_verdict([]) == ("not measured", "not measured")
-    assert studies.step_cost_verdict([1.8], limit=2.0)[1] == "agrees"
     with pytest.raises(ValueError, match="Invalid limit value"):
-        studies.step_cost_verdict([1.0], limit=1.0)
+        studies.step_cost_verdict([1.1, 1.2], limit=1.0)
+
+
+def test_turn_phrase_says_close_far_or_varying_with_the_range():
+    assert studies.turn_phrase(0.95, 0.99, "m") == "stays close to m (cosines 0.95 to 0.99)"
+    assert studies.turn_phrase(0.9, 0.9, "m") == "stays close to m (cosine 0.90)"  # tie: close
+    assert studies.turn_phrase(0.1, 0.45, "m") == "lies far from m (cosines 0.10 to 0.45)"
+    assert studies.turn_phrase(-0.2, 0.5, "m") == (
+        "lies at varying angles to m (cosines -0.20 to 0.50)")  # 0.5 is not far
+    assert studies.turn_phrase(0.3, 0.95, "m") == (
+        "lies at varying angles to m (cosines 0.30 to 0.95)")
+    assert studies.turn_phrase(NAN, 0.5, "m") == "was not measured"
+    with pytest.raises(ValueError, match="Invalid low value"):
+        studies.turn_phrase(0.5, 0.2, "m")
+    with pytest.raises(ValueError, match="Invalid far value"):
+        studies.turn_phrase(0.1, 0.2, "m", close=0.5, far=0.6)
+
+
+def test_damped_share_phrase_covers_none_some_all_and_rounding():
+    assert studies.damped_share_phrase(0.0) == "none of the eigenvalues lies below the damping"
+    assert studies.damped_share_phrase(0.25) == "25% of the eigenvalues lie below the damping"
+    assert studies.damped_share_phrase(0.001).startswith("under 1% of")
+    assert studies.damped_share_phrase(0.999).startswith("over 99% of")
+    assert studies.damped_share_phrase(1.0) == "every eigenvalue lies below the damping"
+    assert studies.damped_share_phrase(NAN) == "not measured"
+    with pytest.raises(ValueError, match="Invalid share value"):
+        studies.damped_share_phrase(1.5)

@@ -18,12 +18,14 @@ __all__ = [
     "agreement_phrase",
     "basis_gain_verdict",
     "basis_share_phrase",
-    "updates_phrase",
+    "damped_share_phrase",
     "not_worse_verdict",
     "row_sum_verdict",
     "sizes_speed_verdict",
     "squaring_verdict",
     "step_cost_verdict",
+    "turn_phrase",
+    "updates_phrase",
     "versus_baselines",
 ]
 
@@ -248,17 +250,66 @@ def basis_share_phrase(coordinates: float, basis: float, best: float) -> str:
     return f"closes {share:.0%} of the gap between the coordinate basis and the eigenbasis"
 
 
-def step_cost_verdict(ratios: Sequence[float], *, limit: float = 1.5) -> tuple[str, str]:
-    """The claim "a method costs little more per step than its baseline", from the ratios of
-    their step times (method over baseline), one per seed. "Little more" is at most
-    ``limit`` times. Returns the range in words ("1.2 to 1.4 times", "1.3 times") and the
-    verdict (:func:`share_verdict` of the ratios within the limit; "not measured" for none
-    or a NaN)."""
+def step_cost_verdict(ratios: Sequence[float], *, limit: float = 1.25,
+                      reference: str = "AdamW", cases: str = "seeds") -> tuple[str, str]:
+    """The claim "a method's extra cost per step is small", from the ratios of its time per
+    step to ``reference``'s, one per repeat (``cases``, in the plural: "seeds", "blocks of
+    rounds").
+
+    Small means at most ``limit`` times the reference's time. Returns a phrase ("1.05 to 1.20
+    times AdamW's, within the 1.25× we call small in all seeds"; "beyond ... in all seeds";
+    "beyond ... in some seeds only") and the verdict: :func:`share_verdict` of the repeats
+    within the limit, "not measured" for no ratio or a NaN.
+    """
     if limit <= 1:
         raise ValueError(f"Invalid limit value: {limit!r} (a ratio above 1)")
     ratios = [float(ratio) for ratio in ratios]
     if not ratios or any(math.isnan(ratio) for ratio in ratios):
         return "not measured", _NOT_MEASURED
     low, high = min(ratios), max(ratios)
-    words = f"{low:.1f}" if f"{low:.1f}" == f"{high:.1f}" else f"{low:.1f} to {high:.1f}"
-    return f"{words} times", share_verdict(sum(r <= limit for r in ratios), len(ratios))
+    span = f"{low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f"{low:.2f} to {high:.2f}"
+    hits = sum(ratio <= limit for ratio in ratios)
+    where = ("within" if hits == len(ratios) else "beyond") + f" the {limit:g}× we call small"
+    scope = f"in some {cases} only" if 0 < hits < len(ratios) else f"in all {cases}"
+    return f"{span} times {reference}'s, {where} {scope}", share_verdict(hits, len(ratios))
+
+
+def turn_phrase(low: float, high: float, reference: str, *, close: float = 0.9,
+                far: float = 0.5) -> str:
+    """Where a preconditioned direction lies against a plain one (``reference``, e.g. "the
+    momentum"), from the range ``[low, high]`` of the cosines between them (over layers and
+    steps), as a predicate.
+
+    Every cosine at least ``close``: "stays close to the momentum"; every cosine below
+    ``far``: "lies far from the momentum"; otherwise "lies at varying angles to the
+    momentum". The range follows in parentheses; "was not measured" for NaN.
+    """
+    if not -1 <= far < close <= 1:
+        raise ValueError(f"Invalid far value: {far!r} (expected -1 <= far < close = "
+                         f"{close!r} <= 1)")
+    if math.isnan(low) or math.isnan(high):
+        return "was not measured"
+    if low > high:
+        raise ValueError(f"Invalid low value: {low!r} (at most high = {high!r})")
+    span = f"cosine {low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else (
+        f"cosines {low:.2f} to {high:.2f}")
+    words = ("stays close to" if low >= close else "lies far from" if high < far
+             else "lies at varying angles to")
+    return f"{words} {reference} ({span})"
+
+
+def damped_share_phrase(share: float) -> str:
+    """The share of a factor's eigenvalues below its damping, in words: "none of the
+    eigenvalues lies below the damping", "all of them lie below it" (never for a non-zero
+    factor, whose largest eigenvalue is above), "12% of the eigenvalues lie below the
+    damping"; "not measured" for NaN."""
+    if math.isnan(share):
+        return "not measured"
+    if not 0 <= share <= 1:
+        raise ValueError(f"Invalid share value: {share!r} (a share in [0, 1])")
+    if share == 0:
+        return "none of the eigenvalues lies below the damping"
+    if share == 1:
+        return "every eigenvalue lies below the damping"
+    percent = "under 1%" if share < 0.005 else "over 99%" if share > 0.995 else f"{share:.0%}"
+    return f"{percent} of the eigenvalues lie below the damping"
