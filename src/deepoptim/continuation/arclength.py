@@ -194,8 +194,6 @@ class PseudoArclength(Continuation):
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore :meth:`extra_state`."""
-        state = dict(state)
-        self.mu, point, self.guess = state.pop("mu"), state.pop("point"), state.pop("guess")
+        self.mu, point, self.guess = state["mu"], state["point"], state["guess"]
         self.point = None if point is None else (point["lam"], list(point["params"]))
         self.homotopy.tracking(self.guess is not None and not self.finished)
-        super().load_extra_state(state)

@@ -133,7 +133,12 @@ class Continuation(Task):
                 **self.extra_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` saved."""
+        """Restore what :meth:`state_dict` saved (a state with other keys is refused, before
+        anything is restored)."""
+        expected = set(self.state_dict())
+        if set(state) != expected:
+            raise ValueError(f"Invalid state value: keys {sorted(state)} (expected "
+                             f"{sorted(expected)}, a {type(self).__name__}'s)")
         state = dict(state)
         self.homotopy.lam = state.pop("lam")
         self.steps_taken = state.pop("steps_taken")
@@ -144,6 +149,4 @@ class Continuation(Task):
         return {}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`extra_state`."""
-        if state:
-            raise ValueError(f"Invalid state value: unexpected keys {sorted(state)}")
+        """Restore :meth:`extra_state` (its keys are checked)."""

@@ -137,12 +137,10 @@ class NaturalContinuation(Continuation):
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         """Restore :meth:`extra_state`."""
-        state = dict(state)
-        self.delta, self.norms = state.pop("delta"), list(state.pop("norms"))
-        previous = state.pop("previous")
+        self.delta, self.norms = state["delta"], list(state["norms"])
+        previous = state["previous"]
         self.previous = None if previous is None else (previous["lam"],
                                                        list(previous["params"]))
-        super().load_extra_state(state)
 
 
 def _grad_norm(params: list[torch.Tensor]) -> float:
