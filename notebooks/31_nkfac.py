@@ -183,7 +183,8 @@ print(exp.describe())
 # did: `inverse_refreshes`, `exact_inversions`, `newton_inversions`, `unsafe_starts`,
 # `damped_steps`, `newton_failures`, `newton_residual` (the largest residual of the last
 # refresh, a bound for a single step), `fallbacks` (factors or directions that were not
-# usable) and `preconditioner_seconds`.
+# usable) and `preconditioner_seconds`. `deepoptim.optim.AdaNKFAC` is the authors' variant for
+# transformers: the same preconditioned direction, stepped by AdamW instead of SGD.
 #
 # The network of this chapter is a small ResNet {cite}`he2016deep` for the 8×8 digits
 # (`models.build_model("resnet")`): a stem convolution, two residual blocks of

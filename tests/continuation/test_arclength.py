@@ -1,4 +1,4 @@
-"""Pseudo-arclength continuation: the secant predictor of the notes (parameter part of length
+"""Pseudo-arclength continuation: the secant predictor (parameter part of length
 Delta s, lambda part the last lambda step), the joint descent on lambda with the derivative of
 the loss and the multiplier's term, the ascent on mu, Adam, RMSprop and a line search through
 the one loop, and bad input refused."""

@@ -1,5 +1,5 @@
 """AdamR: AdamW in the identity basis, rotation equivariance, the refresh cadence, moment
-transport, fallbacks, resume, and the rotated-quadratic property of the notes (precond.md §3).
+transport, fallbacks, resume, and the rotated ill-conditioned quadratic that motivates it.
 
 Everything runs in float64 unless a test says otherwise; "bit for bit" means
 ``assert_close(rtol=0, atol=0)``.
@@ -282,7 +282,7 @@ def test_dense_kronecker_reference():
                 overlap = new.T @ kron
                 m, v, kron = overlap @ m, overlap.square() @ v, new
             gt = kron.T @ vec(g)
-            if rotate_right:  # the Kronecker identity of the notes (§3.4)
+            if rotate_right:  # vec(Q_L^T G Q_R) = (Q_R kron Q_L)^T vec(G)
                 torch.testing.assert_close(gt, vec(ql.T @ g @ qr))
             m, mb = b1 * m + (1 - b1) * gt, b1 * mb + (1 - b1) * gb
             v, vb = b2 * v + (1 - b2) * gt * gt, b2 * vb + (1 - b2) * gb * gb
@@ -437,7 +437,7 @@ def test_float32_trains():
     assert all(torch.isfinite(p).all() and p.dtype == torch.float32 for p in params)
 
 
-# ---------------------------------------------------------------------------- the notes' property
+# ------------------------------------------------------- the rotated ill-conditioned quadratic
 
 
 def test_rotated_ill_conditioned_quadratic():

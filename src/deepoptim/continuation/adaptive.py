@@ -1,5 +1,5 @@
 r"""NPACS's adaptive :math:`\Delta\lambda`: a gradient-norm trend rule (Pathak & Paffenroth,
-ICMLA 2019; the reference code's ``adaptive_lambda``, continuation.md section 2.3).
+ICMLA 2019; the authors' code's ``adaptive_lambda``).
 
 With :math:`p` the mean global gradient norm over the window before the last ``window`` steps
 (:math:`p := 0.2` when it is 0, as the reference) and :math:`c` the mean over the last

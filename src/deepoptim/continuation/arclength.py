@@ -1,8 +1,8 @@
 r"""Pseudo-arclength continuation (PARC): :math:`\theta` and :math:`\lambda` corrected together.
 
 Pathak & Paffenroth, "Principled Curriculum Learning using Parameter Continuation Methods"
-(arXiv:2507.22089) and Pathak 2024; the method of ``continuation-jax`` (continuation.md
-section 2.4). The unknown is :math:`x = (\theta, \lambda)`.
+(arXiv:2507.22089) and Pathak 2024; the method of the authors' ``continuation-jax``. The
+unknown is :math:`x = (\theta, \lambda)`.
 
 * **Start.** ``warmup`` corrector steps at :math:`\lambda_0`, a natural step
   :math:`\lambda_1 = \lambda_0 + \Delta\lambda` and ``ascent_period * descent_period``
@@ -26,9 +26,9 @@ section 2.4). The unknown is :math:`x = (\theta, \lambda)`.
   [0, 1]). :math:`\mu` starts at 0 for every new hyperplane. Unlike natural continuation,
   :math:`\lambda` is itself optimised.
 
-Continuation ends when :math:`\lambda` reaches 1. Two choices here are ours, not the notes':
+Continuation ends when :math:`\lambda` reaches 1. Two choices here are ours, not the paper's:
 the hyperplane passes through :math:`\hat x` (``continuation-jax``'s ``normal_vector`` has the
-``- delta_s`` of the notes' formula commented out), and the :math:`\lambda` part of the secant
+``- delta_s`` of the paper's formula commented out), and the :math:`\lambda` part of the secant
 is at least ``delta_min`` (recorded as ``floored``), so that :math:`\lambda` keeps advancing
 where the reference would choose the secant's orientation instead.
 """

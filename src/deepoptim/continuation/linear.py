@@ -1,5 +1,5 @@
-r"""A linear :math:`\lambda` schedule: the curriculum baseline of continuation (continuation.md
-sections 2.3 and 9.1, arm (f)).
+r"""A linear :math:`\lambda` schedule: the curriculum baseline of continuation (Pathak 2024,
+Part IV).
 
 After corrector step :math:`t` (the wrapped task's own step),
 

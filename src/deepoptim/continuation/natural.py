@@ -2,7 +2,7 @@ r"""Natural-parameter continuation, with the secant predictor and adaptive steps
 
 Pathak & Paffenroth, "Parameter Continuation Methods for the Optimization of Deep Neural
 Networks" (ICMLA 2019), and Pathak 2024 (thesis, Part IV): NPACS, "Natural Parameter Adaptive
-Continuation with Secant approximation" (continuation.md section 2.3). The corrector is the
+Continuation with Secant approximation". The corrector is the
 ordinary optimizer, ``every`` steps at each :math:`\lambda`, its state kept across
 :math:`\lambda` steps. Then :math:`\lambda` moves, never past 1:
 

@@ -2,7 +2,7 @@ r"""PCA initialisation of an autoencoder: the closed-form solution of continuati
 
 At :math:`\lambda = 0` an autoencoder with homotopy activations is a linear autoencoder, whose
 mean-squared-error optimum is the rank-:math:`k` PCA projection (Baldi & Hornik 1989;
-Eckart-Young). NPACS (Pathak & Paffenroth, ICMLA 2019; continuation.md section 2.2) therefore
+Eckart-Young). NPACS (Pathak & Paffenroth, ICMLA 2019) therefore
 starts there, by successive SVDs:
 
 1. centre the data, :math:`L_0 = X - \bar x`;

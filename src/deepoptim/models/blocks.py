@@ -1,8 +1,7 @@
 """Blocks for :class:`~deepoptim.models.Sequential2D`'s block matrix, beside ``nn.Linear`` and
 ``nn.Identity``, and the parameter count that treats a masked weight as sparse.
 
-The skip connections of Pathak (2024), Part IV, as parameterised in
-``/work/shared/research/continuation.md`` §3.3 (the ``systematic skips`` of the thesis, as filled
+The skip connections of Pathak (2024), Part IV (the ``systematic skips`` of the thesis, as filled
 off-diagonals of the block matrix), each mapping ``in_features`` to ``out_features``:
 
 - :class:`ScaledIdentity`: :math:`x \\mapsto \\alpha x`, one scalar;
@@ -12,7 +11,7 @@ off-diagonals of the block matrix), each mapping ``in_features`` to ``out_featur
   :math:`\\Omega`, counted as ``nnz(Ω)`` weights (+ bias), as the authors' code counts it.
 
 The first three start at zero output (:math:`\\alpha = 0`, :math:`v = 0`, :math:`B = 0`), so a
-network given such skips starts exactly at the plain architecture (the notes' initialisation
+network given such skips starts exactly at the plain architecture (the thesis's initialisation
 rule, the trick Solo Connection uses). Our :class:`MaskedLinear` differs from the authors'
 (``A = U∘Ω + W0`` with a fixed base ``W0`` and ``U`` initialised to 0): it has no fixed base,
 and its trainable entries start as ``nn.Linear``'s do, so that it can stand in for a dense layer.

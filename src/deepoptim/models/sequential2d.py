@@ -1,8 +1,8 @@
 """Sequential2D: a network as a block matrix of modules iterated over a list of slots.
 
 Source: Pathak (WPI PhD thesis 2024), Part IV, and Hershey, Paffenroth, Pathak & Tavener,
-arXiv:2404.00880 (Definition 1), whose reference code is R. Paffenroth's ``iterativennsimple``;
-reimplemented from ``/work/shared/research/continuation.md`` §3.
+arXiv:2404.00880 (Definition 1), whose reference code is R. Paffenroth's ``iterativennsimple``
+(reimplemented here, not copied).
 
 **The map.** The state is a list of ``n`` slots :math:`z = [z_0, \\dots, z_{n-1}]`. The block
 matrix holds modules ``blocks[i][j]`` in the code convention **``blocks[src][dst]``**: the block in
@@ -30,7 +30,7 @@ value for deterministic blocks (a random or stateful block such as dropout is no
 the iteration stops early once no slot changes. An MLP written as a Sequential2D thus runs each
 layer once, as ``nn.Sequential`` does, and gives bit-identical outputs and gradients.
 
-**Architectures as special cases** (continuation.md §3.3), each a constructor:
+**Architectures as special cases**, each a constructor:
 
 - :meth:`~Sequential2D.mlp` / :meth:`~Sequential2D.from_sequential`: slots ``[x, h1, ...,
   y]``, ``blocks[k][k+1]`` the k-th layer (a superdiagonal, nilpotent matrix), ``L`` iterations

@@ -3,8 +3,8 @@ r"""AdamR: Adam in a rotated basis, the eigenbasis of Kronecker factors of the g
 **A reconstruction.** Ying Sun's thesis (PolyU 2024, "Designing effective preconditioned
 optimizers for DNN training") names its third method "Adaptive learning rate method with a
 Rotation transformation (AdamR)"; only the abstract is public, and no paper or code for it was
-found. What follows is the design the book's notes derive (research notes, ``precond.md``
-§3): it has the properties below, which are tested, but it is not known to be the thesis'
+found. What follows is one principled reading of that description, derived below: it has
+the properties below, which are tested, but it is not known to be the thesis'
 algorithm (in particular where the rotation comes from and how often it is refreshed).
 
 Why rotate. Diagonal adaptive methods (AdaGrad, Adam) have regret

@@ -3,8 +3,8 @@ r"""AFOpt: a gradient step in attention-logit space, mapped back to the query an
 **A reconstruction.** Ying Sun's thesis (PolyU 2024, "Designing effective preconditioned
 optimizers for DNN training") names an "Attention-Feature-based Optimizer (AFOpt)", an
 "attention-feature-based preconditioned approach for transformer structures"; only the
-abstract is public, and no paper or code for it was found. What follows is the design the
-book's notes derive (research notes, ``precond.md`` §4.2); it is not known to be the thesis'
+abstract is public, and no paper or code for it was found. What follows is one principled
+reading of that sentence, derived below; it is not known to be the thesis'
 algorithm. The closest published method is MAC (Seung, Lee and Ko, ICDM 2025), which
 preconditions attention layers with Kronecker factors built from attention features.
 
@@ -50,7 +50,7 @@ and their damped inverses are recomputed by eigendecomposition
 :math:`\lambda = \texttt{damping}\cdot\lambda_{\max}(F)`. :meth:`AFOpt.pull_back` applies
 them: :math:`P(M) = (F_K+\lambda_K I)^{-1} M (F_X+\lambda_X I)^{-1}`, head by head.
 
-The step (the notes' "base optimizer, Frobenius norm matching", here made concrete): every
+The step (a base optimizer and a Frobenius norm matching, as NKFAC's, made concrete): every
 parameter keeps AdamW's moments :math:`m, v` of its gradient. A parameter that is not the
 weight of a query or key projection takes ``torch.optim.AdamW``'s step, bit for bit. A query
 or key weight takes the pulled-back direction of its first moment with the length of AdamW's
