@@ -133,6 +133,17 @@ def test_lambda_phrase():
     assert studies.lambda_phrase([NAN, NAN], [0.43, 0.47]) == "ends at λ = 0.43 to 0.47, short of 1"
     assert studies.lambda_phrase([900, NAN], [1, 0.83]) == (
         "reaches λ = 1 in 1 of 2 seeds (after 900 steps) and ends at λ = 0.83 in the other")
+    assert studies.lambda_phrase([1, 1], [1, 1]) == "is 1 throughout"
     assert studies.lambda_phrase([], []) == "not run"
     with pytest.raises(ValueError, match="Invalid finals value"):
         studies.lambda_phrase([1], [])
+
+
+def test_loss_change_phrase():
+    assert studies.loss_change_phrase(3.2e9, 0.1) == "ends 3.2e+10 times above its starting value"
+    assert studies.loss_change_phrase(0.145, 0.1) == "ends 45% above its starting value"
+    assert studies.loss_change_phrase(0.04, 0.1) == "ends 60% below its starting value"
+    assert studies.loss_change_phrase(0.1001, 0.1) == "ends where it started"
+    assert studies.loss_change_phrase(NAN, 0.1) == "was not measured"
+    with pytest.raises(ValueError, match="Invalid start value"):
+        studies.loss_change_phrase(0.1, 0.0)

@@ -38,6 +38,7 @@ __all__ = [
     "homotopy_autoencoder",
     "lambda_phrase",
     "loglog_slope",
+    "loss_change_phrase",
     "order_verdict",
     "path_error_phrase",
     "predictor_errors",
@@ -258,7 +259,8 @@ def run_continuation(configs: Mapping[str, Callable[[int], tuple[train.Task, nn.
     the training time, ``ms_per_step``, ``lambda`` the last :math:`\\lambda` (1 for a task
     without one), ``lambda_one`` the first step taken at :math:`\\lambda = 1`, NaN if none,
     and ``continuation_ms`` the time per step before it), ``evals`` (every evaluation) and
-    ``lambdas`` (``config``, ``seed``, ``step``, ``lambda``, ``time`` of every step).
+    ``lambdas`` (``config``, ``seed``, ``step``, ``lambda``, ``delta_lambda``, ``time`` of
+    every step).
     """
     check_int_at_least("steps", steps, 1)
     finals, evals, lambdas = [], [], []
@@ -269,7 +271,7 @@ def run_continuation(configs: Mapping[str, Callable[[int], tuple[train.Task, nn.
                                 eval_every=eval_every, progress=False)
             frame = history.steps_frame()
             if "lambda" not in frame:
-                frame["lambda"] = 1.0
+                frame["lambda"], frame["delta_lambda"] = 1.0, 0.0
             ones = frame.index[frame["lambda"] == 1.0]
             first = int(frame["step"][ones[0]]) if len(ones) else math.nan
             before = frame[frame["lambda"] < 1.0]
@@ -280,7 +282,8 @@ def run_continuation(configs: Mapping[str, Callable[[int], tuple[train.Task, nn.
                            "continuation_ms": (1e3 * float(before["time"].iloc[-1]) / len(before)
                                                if len(before) else math.nan)})
             evals.append(history.evals_frame().assign(config=name, seed=seed))
-            lambdas.append(frame[["step", "lambda", "time"]].assign(config=name, seed=seed))
+            lambdas.append(frame[["step", "lambda", "delta_lambda", "time"]].assign(
+                config=name, seed=seed))
     return {"final": pd.DataFrame(finals), "evals": pd.concat(evals, ignore_index=True),
             "lambdas": pd.concat(lambdas, ignore_index=True)}
 
@@ -333,7 +336,8 @@ def reach_verdict(reached: Sequence[float], limits: Sequence[float]) -> str:
 
 def lambda_phrase(firsts: Sequence[float], finals: Sequence[float]) -> str:
     """Where :math:`\\lambda` went over seeds: ``firsts`` the first step at
-    :math:`\\lambda = 1` (NaN: never), ``finals`` the last :math:`\\lambda`. "reaches λ = 1
+    :math:`\\lambda = 1` (NaN: never), ``finals`` the last :math:`\\lambda`. "is 1 throughout"
+    (plain training), "reaches λ = 1
     after 520 to 610 steps", "reaches λ = 1 in 1 of 2 seeds (after 900 steps) and ends at λ =
     0.83 in the other", "ends at λ = 0.43 to 0.47, short of 1"; "not run" for no seed."""
     if len(firsts) != len(finals):
@@ -348,9 +352,28 @@ def lambda_phrase(firsts: Sequence[float], finals: Sequence[float]) -> str:
         return low if low == high else f"{low} to {high}"
 
     if not short:
+        if max(reached) == 1:
+            return "is 1 throughout"
         return f"reaches λ = 1 after {span(reached, 'd')} steps"
     if not reached:
         return f"ends at λ = {span(short, '.2f')}, short of 1"
     others = "the other" if len(short) == 1 else "the others"
     return (f"reaches λ = 1 in {len(reached)} of {len(firsts)} seeds (after "
             f"{span(reached, 'd')} steps) and ends at λ = {span(short, '.2f')} in {others}")
+
+
+def loss_change_phrase(final: float, start: float) -> str:
+    """How a run's loss ended against where it started: "ends 3.2e+10 times above its starting
+    value" (a rise of more than tenfold), "ends 45% above its starting value", "ends 60% below
+    its starting value", "ends where it started" (within 0.5%); "was not measured" for NaN."""
+    if math.isnan(final) or math.isnan(start):
+        return "was not measured"
+    if start <= 0 or final < 0:
+        raise ValueError(f"Invalid start value: {start!r} (a positive loss; final {final!r})")
+    ratio = final / start
+    if ratio > 10:
+        return f"ends {ratio:.1e} times above its starting value"
+    if abs(ratio - 1) < 0.005:
+        return "ends where it started"
+    return (f"ends {ratio - 1:.0%} above its starting value" if ratio > 1
+            else f"ends {1 - ratio:.0%} below its starting value")
