@@ -47,7 +47,7 @@ def _linear_path_run(every, secant, steps=20):
     homotopy = Homotopy()
     problem, model = LinearPath(homotopy), Theta()
     task = NaturalContinuation(problem, homotopy, lam0=0.0, delta=0.15, every=every,
-                               secant=secant, adaptive=False)
+                               secant=secant, adaptive=False, secant_scale="ratio")
     distances = []
 
     def after(step, model, _):
@@ -78,7 +78,7 @@ def test_the_secant_predictor_is_exact_on_a_linear_path(every):
 def test_the_fixed_secant_scale_is_the_reference_constant():
     homotopy = Homotopy()
     task = NaturalContinuation(LinearPath(homotopy), homotopy, lam0=0.0, delta=0.1, every=1,
-                               adaptive=False, secant_scale="fixed", delta_prev=0.25)
+                               adaptive=False)  # the default: the authors' constant 0.4
     model = Theta()
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     train.fit(task, model, optimizer, steps=2, progress=False)
@@ -166,6 +166,7 @@ def test_optimizers_train_through_the_continuation(make, method):
     (dict(every=2.0), TypeError, "every must be an int, got float"),
     (dict(window=0), ValueError, "Invalid window value: 0"),
     (dict(secant_scale="constant"), ValueError, "Invalid secant_scale value: 'constant'"),
+    (dict(secant_scale=0.0), ValueError, "Invalid secant_scale value: 0.0"),
     (dict(secant=1), TypeError, "secant must be a bool, got int"),
     (dict(reset_state="yes"), TypeError, "reset_state must be a bool, got str"),
 ])

@@ -17,9 +17,15 @@ and the *secant predictor* moves the parameters along the path of minimisers:
 
 with :math:`\theta_{k-1}` the parameters corrected at :math:`\lambda_{k-1}`. It is exact when
 the path is linear in :math:`\lambda`. The first :math:`\lambda` step has no previous point and
-is a natural one. :math:`s` uses the increments actually taken (the last one is cut at 1); the
-reference TF1 code baked a constant :math:`s = 0.008 / 0.02 = 0.4` into its graph, which
-``secant_scale="fixed"`` reproduces (:math:`s` = ``delta / delta_prev``).
+is a natural one. The authors' code applies a constant :math:`s = 0.008 / 0.02 = 0.4` (baked
+into its TF1 graph), which is the default here (``secant_scale=0.4``; any positive constant
+may be given); ``secant_scale="ratio"`` uses the formula, with the increments actually taken
+(the last one is cut at 1). The formula is exact on a straight path of
+minimisers, but when the corrector's few steps do not converge, the predictor repeats the
+optimizer's own displacement with weight :math:`s` at every later step of :math:`\lambda`,
+like momentum; with :math:`s \approx 1` that displacement does not decay, and on the book's
+digits autoencoder NPACS with the formula diverges where the constant 0.4 trains (chapter
+"Continuation").
 """
 
 from __future__ import annotations
@@ -63,9 +69,8 @@ class NaturalContinuation(Continuation):
         norm_strict: the relative change of the mean norm that changes :math:`\Delta\lambda`.
         norm_cap: a gradient norm this large within the last window halves
             :math:`\Delta\lambda`.
-        secant_scale: ``"ratio"`` (:math:`s` from the increments taken) or ``"fixed"``
-            (:math:`s` = ``delta / delta_prev``, the reference code's constant).
-        delta_prev: the denominator of the ``"fixed"`` scale (reference: 0.02).
+        secant_scale: a constant :math:`s` (the authors' code's 0.4) or ``"ratio"``
+            (:math:`s` from the increments taken).
         reset_state: clear the optimizer's state at every :math:`\lambda` step.
     """
 
@@ -73,15 +78,17 @@ class NaturalContinuation(Continuation):
                  delta: float = 0.008, every: int = 10, secant: bool = True,
                  adaptive: bool = True, delta_min: float = 8e-4, delta_max: float = 0.02,
                  window: int = 100, norm_strict: float = 0.05, norm_cap: float = 0.25,
-                 secant_scale: str = "ratio", delta_prev: float = 0.02,
+                 secant_scale: float | str = 0.4,
                  reset_state: bool = False) -> None:
         for name, value in dict(delta=delta, delta_min=delta_min, delta_max=delta_max,
-                                norm_strict=norm_strict, norm_cap=norm_cap,
-                                delta_prev=delta_prev).items():
+                                norm_strict=norm_strict, norm_cap=norm_cap).items():
             check_positive(name, value)
         check_int_at_least("every", every, 1)
         check_int_at_least("window", window, 1)
-        check_choice("secant_scale", secant_scale, ("ratio", "fixed"))
+        if isinstance(secant_scale, str):
+            check_choice("secant_scale", secant_scale, ("ratio",))
+        else:
+            check_positive("secant_scale", secant_scale)
         for name, value in dict(secant=secant, adaptive=adaptive).items():
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
@@ -95,7 +102,7 @@ class NaturalContinuation(Continuation):
         self.delta, self.every, self.secant, self.adaptive = delta, every, secant, adaptive
         self.bounds = dict(window=window, delta_min=delta_min, delta_max=delta_max,
                            norm_strict=norm_strict, norm_cap=norm_cap)
-        self.fixed_scale = delta / delta_prev if secant_scale == "fixed" else None
+        self.fixed_scale = None if secant_scale == "ratio" else float(secant_scale)
         self.norms: list[float] = []
         self.previous: tuple[float, list[torch.Tensor]] | None = None  # (lambda, theta)
 
