@@ -63,7 +63,7 @@ from torch import nn
 from deepoptim import data, experiment, plotting, studies, train
 from deepoptim.claims import claims_table, glue_claims
 from deepoptim.continuation import NaturalContinuation, homotopize, pca_init
-from deepoptim.studies import part4
+from deepoptim.studies import part4_continuation as part4
 
 warnings.filterwarnings("ignore", category=UserWarning, module="seaborn")
 warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets in the book
@@ -236,8 +236,10 @@ glue("end_gap", end_gap, display=False)
 # take the helix $c(\lambda) = (\cos\pi\lambda, \sin\pi\lambda, \lambda)$, whose curvature is
 # the same everywhere, and, as a control, a straight line. One step of SGD with learning rate
 # 1 solves each problem exactly, so the corrector is perfect and only the predictor errs. We
-# run the library's `NaturalContinuation` with one corrector step per $\lambda$ and a fixed
-# step, and measure the distance of each prediction to the path.
+# run the library's `NaturalContinuation` with one corrector step per $\lambda$, a fixed
+# step and the secant formula (`secant_scale="ratio"`: with a constant $s = 0.4$ the
+# prediction would not be exact even on a straight path), and measure the distance of each
+# prediction to the path.
 
 # %%
 DELTAS = exp.profile.pick(smoke=[0.2, 0.1], quick=[0.2, 0.1, 0.05, 0.025, 0.0125],

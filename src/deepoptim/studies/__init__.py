@@ -20,8 +20,9 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   :func:`mean_spread`, :func:`spread_phrase`, :func:`seeds_phrase`,
   :func:`machine_phrase`), and the sentences of
   the chapters built from them: :mod:`~deepoptim.studies.part1_verdicts` for Part I,
-  :mod:`~deepoptim.studies.part3` for Part III, :mod:`~deepoptim.studies.part4` for Part IV
-  (with its experiment code), :mod:`~deepoptim.studies.part5` for Part V;
+  :mod:`~deepoptim.studies.part3` for Part III, :mod:`~deepoptim.studies.part4_continuation`
+  and :mod:`~deepoptim.studies.part4_sequential2d` for Part IV (with their experiment code),
+  :mod:`~deepoptim.studies.part5` for Part V;
 * :mod:`~deepoptim.studies.display`: tables for readers (:func:`results_table`, :func:`show`);
 * :mod:`~deepoptim.studies.peers`: the authors' published SaLSa run through the same training
   loop (:class:`ReferenceSaLSa`, :func:`run_reference`).
@@ -77,7 +78,7 @@ from deepoptim.studies.part3 import (
     trace_estimators_phrase,
     weight_spike_phrase,
 )
-from deepoptim.studies.part4 import (
+from deepoptim.studies.part4_continuation import (
     AUTOENCODER_WIDTHS,
     CONTINUATION_METHODS,
     CurvedPath,
@@ -94,6 +95,21 @@ from deepoptim.studies.part4 import (
     run_continuation,
     steps_to_reach,
     with_continuation,
+)
+from deepoptim.studies.part4_sequential2d import (
+    SequenceClassifier,
+    alternating_times,
+    best_lr_runs,
+    block_pattern,
+    count_match_phrase,
+    density_for,
+    exact_mask,
+    exact_verdict,
+    iterations_phrase,
+    masked_dense,
+    matched_width,
+    patterns_verdict,
+    train_models,
 )
 from deepoptim.studies.part5 import (
     agreement_phrase,
@@ -151,23 +167,31 @@ __all__ = [
     "Reconstruction",
     "ReferenceSaLSa",
     "Runs",
+    "SequenceClassifier",
     "agreement_phrase",
+    "alternating_times",
     "anisotropy_verdict",
     "at_grid_edge",
     "basis_gain_verdict",
     "basis_share_phrase",
     "batched_products_sentence",
+    "best_lr_runs",
     "better_than_baselines",
     "binarised_weights_phrase",
+    "block_pattern",
     "budget_sentence",
     "clear_difference",
     "concat_runs",
+    "count_match_phrase",
     "count_phrase",
     "damped_share_phrase",
+    "density_for",
     "early_share_phrase",
     "eos_phrase",
     "every_phrase",
+    "exact_mask",
     "exact_match_verdict",
+    "exact_verdict",
     "expectation_phrase",
     "flatness_phrase",
     "flops_speed_phrase",
@@ -178,6 +202,7 @@ __all__ = [
     "holds_verdict",
     "homotopy_autoencoder",
     "interpolation_verdict",
+    "iterations_phrase",
     "joined",
     "lambda_phrase",
     "larger_step_phrase",
@@ -188,7 +213,9 @@ __all__ = [
     "loss_ratio",
     "loss_rises_sentence",
     "machine_phrase",
+    "masked_dense",
     "matched_sparsity_sentence",
+    "matched_width",
     "mean_of",
     "mean_spread",
     "nas_random_phrase",
@@ -200,6 +227,7 @@ __all__ = [
     "overhead_verdict",
     "paper_accuracy_verdict",
     "path_error_phrase",
+    "patterns_verdict",
     "penalty_effect_phrase",
     "predictor_errors",
     "products_phrase",
@@ -239,6 +267,7 @@ __all__ = [
     "steps_to_reach",
     "times_phrase",
     "trace_estimators_phrase",
+    "train_models",
     "tune_lr",
     "turn_phrase",
     "updates_phrase",

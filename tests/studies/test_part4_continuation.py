@@ -14,7 +14,7 @@ from deepoptim.continuation import (
     NaturalContinuation,
     PseudoArclength,
 )
-from deepoptim.studies import part4
+from deepoptim.studies import part4_continuation as part4
 
 NAN = math.nan
 

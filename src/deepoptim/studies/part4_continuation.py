@@ -1,7 +1,8 @@
-r"""Part IV's experiment code and the sentences of its chapters that state a result.
+r"""Chapter 20's (continuation) experiment code and the sentences that state its results.
 
-Each chapter of Part IV (continuation and architecture, Pathak 2024) builds its problems here
-when they take more than a few lines, and maps what it measured to the words its text and its
+The continuation chapter of Part IV (Pathak 2024) builds its problems here when they take
+more than a few lines (the curved path of minimisers, the homotopy autoencoder, the runs of
+every continuation method), and maps what it measured to the words its text and its
 claims table use, covering both directions, ties and a missing value (NaN). The criterion is
 stated in each docstring and, beside the result, in the chapter. The generic phrases are those
 of :mod:`~deepoptim.studies.verdicts` and :mod:`~deepoptim.studies.part5`.
@@ -104,7 +105,8 @@ def predictor_errors(delta: float, *, secant: bool, curved: bool = True) -> list
     r"""The distance :math:`\lVert\hat\theta - \theta^*(\lambda_{k+1})\rVert` right after
     every prediction of natural continuation on :class:`CurvedPath`, from :math:`\lambda = 0`
     in fixed steps ``delta`` (the library's :class:`~deepoptim.continuation.NaturalContinuation`,
-    one corrector step per :math:`\lambda`: SGD with learning rate 1, exact).
+    one corrector step per :math:`\lambda`: SGD with learning rate 1, exact; the secant scale
+    from the steps, ``secant_scale="ratio"``).
 
     With ``secant`` the first prediction (a natural one: no previous point yet) is left out;
     the last step, cut at :math:`\lambda = 1`, is left out too.
@@ -113,7 +115,7 @@ def predictor_errors(delta: float, *, secant: bool, curved: bool = True) -> list
     homotopy = Homotopy()
     problem, model = CurvedPath(homotopy, curved=curved), Point()
     task = NaturalContinuation(problem, homotopy, lam0=0.0, delta=delta, every=1,
-                               secant=secant, adaptive=False)
+                               secant=secant, adaptive=False, secant_scale="ratio")
     errors: list[float] = []
     previous = [0.0]
 
