@@ -425,17 +425,25 @@ glue("ae_steps", AE_STEPS, display=False)
 glue("linear_steps", LINEAR_STEPS, display=False)
 baselines = ("Adam", "Adam (PCA init)")
 continuation_methods = ("NPC", "NPACS", "NPACS (s = 0.4)", "PARC", "linear schedule")
+
+
+def versus(method, references, metric="train_loss"):
+    """The comparison with the references, or, if runs diverged, that they did."""
+    diverged = part4.diverged_phrase(method, *part4.diverged_runs(ae["evals"], method))
+    if diverged is not None:
+        return diverged, "disagrees"
+    return studies.versus_baselines(
+        method, {name: welch(ae_summary, method, name, metric) for name in references})
+
+
 train_verdicts, test_verdicts = {}, {}
 for method in continuation_methods:
-    phrase, train_verdicts[method] = studies.versus_baselines(
-        method, {name: welch(ae_summary, method, name) for name in baselines})
+    phrase, train_verdicts[method] = versus(method, baselines)
     glue(f"vs_{method}", phrase, display=False)
-    _, test_verdicts[method] = studies.versus_baselines(
-        method, {name: welch(ae_summary, method, name, "test_loss") for name in baselines})
+    _, test_verdicts[method] = versus(method, baselines, "test_loss")
 rms_phrases = {}
 for method in ("RMSprop + NPACS", "RMSprop + NPACS (s = 0.4)"):
-    rms_phrases[method] = studies.versus_baselines(
-        method, {"RMSprop": welch(ae_summary, method, "RMSprop")})
+    rms_phrases[method] = versus(method, ("RMSprop",))
     glue(f"vs_{method}", rms_phrases[method][0], display=False)
 glue("target", target, display=False)
 DELTA_MIN = npc["delta_min"].default

@@ -147,3 +147,21 @@ def test_loss_change_phrase():
     assert studies.loss_change_phrase(NAN, 0.1) == "was not measured"
     with pytest.raises(ValueError, match="Invalid start value"):
         studies.loss_change_phrase(0.1, 0.0)
+
+
+def test_diverged_runs_count_runs_that_end_above_their_start():
+    evals = pd.DataFrame({"config": ["a"] * 6 + ["b"] * 2, "seed": [0, 0, 0, 1, 1, 1, 0, 0],
+                          "step": [0, 10, 20, 0, 10, 20, 0, 10],
+                          "train_loss": [1.0, 0.5, 0.4, 1.0, 30.0, 10.0, 1.0, float("nan")]})
+    assert part4.diverged_runs(evals, "a") == (1, 2)  # tenfold is diverged
+    assert part4.diverged_runs(evals.assign(train_loss=evals["train_loss"].clip(upper=9.9)),
+                               "a") == (0, 2)  # a rise short of tenfold is not
+    assert part4.diverged_runs(evals, "b") == (1, 1)  # a NaN at the end diverged
+    assert part4.diverged_runs(evals, "c") == (0, 0)
+
+
+def test_diverged_phrase_replaces_a_comparison_only_when_runs_diverged():
+    assert part4.diverged_phrase("NPACS", 0, 2) is None
+    assert part4.diverged_phrase("NPACS", 2, 2) == (
+        "NPACS diverged in 2 of 2 runs (its loss ended at least 10-fold above where it started)")
+    assert part4.diverged_phrase("NPC", 1, 1).startswith("NPC diverged in 1 of 1 run (")

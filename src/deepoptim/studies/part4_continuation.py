@@ -29,13 +29,15 @@ from ..continuation import (
     PseudoArclength,
     homotopize,
 )
-from .verdicts import share_verdict
+from .verdicts import count_phrase, share_verdict
 
 __all__ = [
     "AUTOENCODER_WIDTHS",
     "CONTINUATION_METHODS",
     "CurvedPath",
     "Reconstruction",
+    "diverged_phrase",
+    "diverged_runs",
     "homotopy_autoencoder",
     "lambda_phrase",
     "loglog_slope",
@@ -379,3 +381,28 @@ def loss_change_phrase(final: float, start: float) -> str:
         return "ends where it started"
     return (f"ends {ratio - 1:.0%} above its starting value" if ratio > 1
             else f"ends {1 - ratio:.0%} below its starting value")
+
+
+#: A run diverged when its last evaluation is this many times its first, or more.
+DIVERGED_FACTOR = 10.0
+
+
+def diverged_runs(evals: pd.DataFrame, config: str, *, metric: str = "train_loss"
+                  ) -> tuple[int, int]:
+    """``(diverged, runs)`` of configuration ``config`` in ``evals`` (one row per run and
+    evaluation, with ``config``, ``seed``, ``step`` and ``metric``): a run diverged when its
+    last evaluation is at least :data:`DIVERGED_FACTOR` times its first, or not finite."""
+    runs = evals[evals["config"] == config].sort_values("step").groupby("seed")[metric]
+    ends = [(float(values.iloc[0]), float(values.iloc[-1])) for _, values in runs]
+    return sum(not last < DIVERGED_FACTOR * first for first, last in ends), len(ends)
+
+
+def diverged_phrase(method: str, diverged: int, runs: int) -> str | None:
+    """The sentence that replaces a comparison when runs of ``method`` diverged: "NPACS
+    diverged in 2 of 2 runs (its loss ended at least tenfold above where it started)";
+    ``None`` when none did."""
+    if diverged == 0:
+        check_int_at_least("runs", runs, 0)
+        return None
+    return (f"{method} diverged in {count_phrase(diverged, runs, 'run')} (its loss ended at "
+            f"least {DIVERGED_FACTOR:g}-fold above where it started)")
