@@ -392,9 +392,7 @@ fig, axes = plt.subplots(1, 3, figsize=(14, 4))
 evals = ae["evals"]
 start = float(evals.loc[evals["step"] == 0, "train_loss"].max())
 plotting.mean_band(axes[0], evals, x="step", y="train_loss", hue="config", logy=True)
-timed = evals.groupby(["config", "step"], sort=False)[["time", "train_loss"]].mean()
-for name, group in timed.reset_index().groupby("config", sort=False):
-    axes[1].plot(group["time"], group["train_loss"], color=plotting.color(name), label=name)
+plotting.against_time(axes[1], evals, y="train_loss")
 lambdas = ae["lambdas"].groupby(["config", "step"], sort=False)["lambda"].mean().reset_index()
 for name, group in lambdas.groupby("config", sort=False):
     axes[2].plot(group["step"], group["lambda"], color=plotting.color(name), label=name)

@@ -498,9 +498,7 @@ evals = runs.evals[runs.evals["config"].isin(main)]
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 plotting.mean_band(axes[0], evals, x="step", y="train_loss", hue="config", logy=True)
 plotting.mean_band(axes[1], evals, x="step", y="test_acc", hue="config")
-timed = evals.groupby(["config", "step"], sort=False)[["time", "test_acc"]].mean().reset_index()
-for name, group in timed.groupby("config", sort=False):
-    axes[2].plot(group["time"], group["test_acc"], color=plotting.color(name), label=name)
+plotting.against_time(axes[2], evals, y="test_acc")
 axes[0].set(ylabel="training loss (whole set)")
 axes[1].set(ylabel="test accuracy", ylim=(0.5, 1.0))
 axes[2].set(xlabel="wall time (s)", ylabel="test accuracy", ylim=(0.5, 1.0))

@@ -378,9 +378,7 @@ fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 evals = runs.evals
 plotting.mean_band(axes[0], evals, x="step", y="train_loss", hue="config", logy=True)
 plotting.mean_band(axes[1], evals, x="step", y="test_acc", hue="config")
-timed = evals.groupby(["config", "step"], sort=False)[["time", "train_loss"]].mean()
-for name, group in timed.reset_index().groupby("config", sort=False):
-    axes[2].plot(group["time"], group["train_loss"], color=plotting.color(name), label=name)
+plotting.against_time(axes[2], evals, y="train_loss")
 axes[0].set(ylabel="training loss (whole set)")
 axes[1].set(ylabel="test accuracy")
 axes[2].set(xlabel="wall time (s)", ylabel="training loss (whole set)", yscale="log")

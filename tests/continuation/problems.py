@@ -1,38 +1,16 @@
-"""Small problems shared by the continuation tests: a regression task, a homotopy MLP, a task
-whose path of minimisers is linear in lambda, and a checkpoint round trip."""
+"""Small problems shared by the continuation tests: a homotopy MLP and a task whose path of
+minimisers is linear in lambda (the regression task and the checkpoint round trip are the
+training loop's tests', in ``tests/train/problems.py``)."""
 
 from __future__ import annotations
 
-import dataclasses
-import io
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from deepoptim import train
 from deepoptim.continuation import Homotopy, homotopize
 
 DTYPE = torch.float64
-
-
-class Regression(train.Task):
-    """``y = sin(3x)`` on 32 points of [-1, 1], mini-batches of 8, mean squared error."""
-
-    def __init__(self) -> None:
-        self.x = torch.linspace(-1, 1, 32, dtype=DTYPE).unsqueeze(1)
-        self.y = torch.sin(3 * self.x)
-
-    def batches(self, generator):
-        for index in train.minibatches(32, 8, generator):
-            yield self.x[index], self.y[index]
-
-    def loss(self, model, batch):
-        return F.mse_loss(model(batch[0]), batch[1])
-
-    @torch.no_grad()
-    def evaluate(self, model):
-        return {"train_loss": float(F.mse_loss(model(self.x), self.y))}
 
 
 def homotopy_mlp(activation: type[nn.Module] = nn.Tanh, seed: int = 0
@@ -73,16 +51,3 @@ class LinearPath(train.Task):
     @torch.no_grad()
     def evaluate(self, model):
         return {"loss": float(self.loss(model, None))}
-
-
-def checkpoint(model, optimizer, task, history):
-    """Through bytes and back, as a file would: only tensors, numbers, lists and dicts."""
-    buffer = io.BytesIO()
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "task": task.state_dict(), "history": dataclasses.asdict(history)}, buffer)
-    buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
-
-
-def without_time(records):
-    return [{key: value for key, value in r.items() if key != "time"} for r in records]

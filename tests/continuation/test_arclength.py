@@ -11,8 +11,9 @@ import torch
 from deepoptim import train
 from deepoptim.continuation import Homotopy, PseudoArclength
 from deepoptim.optim import SLS
+from train.problems import Regression
 
-from .problems import LinearPath, Regression, Theta, homotopy_mlp
+from .problems import LinearPath, Theta, homotopy_mlp
 
 OPTIONS = dict(lam0=0.0, delta=0.1, arc_length=0.3, warmup=2, ascent_period=2,
                descent_period=3, lambda_lr=0.05, ascent_lr=0.5, delta_min=0.01)

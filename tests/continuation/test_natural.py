@@ -10,8 +10,9 @@ import torch
 from deepoptim import train
 from deepoptim.continuation import Homotopy, LinearSchedule, NaturalContinuation, adapt_delta
 from deepoptim.optim import SLS
+from train.problems import Regression
 
-from .problems import LinearPath, Regression, Theta, homotopy_mlp
+from .problems import LinearPath, Theta, homotopy_mlp
 
 RULE = dict(window=3, delta_min=0.01, delta_max=0.1, norm_strict=0.05, norm_cap=0.25)
 

@@ -7,8 +7,9 @@ import torch
 from deepoptim import train
 from deepoptim.continuation import LinearSchedule, NaturalContinuation, PseudoArclength
 from deepoptim.optim import SLS
+from train.problems import Regression, checkpoint, without_time
 
-from .problems import Regression, checkpoint, homotopy_mlp, without_time
+from .problems import homotopy_mlp
 
 METHODS = {
     "npacs-Adam": (lambda h: NaturalContinuation(Regression(), h, every=3, delta=0.05,

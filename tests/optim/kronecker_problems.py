@@ -87,3 +87,23 @@ def check_poisoned_factor(optimizer_cls, poison: str, steps: int, **options) -> 
     # NKFAC's Newton update fails first on the indefinite factor, then its exact inverse
     assert diagnostics["failed_inverses"] == 1
     assert diagnostics["fallbacks"] == 1 + diagnostics.get("newton_failures", 0)
+
+
+def check_resume_equals_continuing(optimizer_cls, **options):
+    """Four steps, then the state loaded into a copy of the model: five more steps of each
+    (across recording and refresh steps) give the same parameters and the same diagnostics,
+    bit for bit (but the wall time). Returns the two optimizers."""
+    model = classifier()
+    optimizer = optimizer_cls(model.parameters(), model=model, **options)
+    train(model, optimizer, 4)
+    copy_model, resumed = twin(model, optimizer_cls, **options)
+    resumed.load_state_dict(copy.deepcopy(optimizer.state_dict()))
+    train(model, optimizer, 5, seed=20)
+    train(copy_model, resumed, 5, seed=20)
+    for mine, theirs in zip(model.parameters(), copy_model.parameters(), strict=True):
+        assert torch.equal(mine, theirs)
+    timing = "preconditioner_seconds"
+    ours, theirs = (o.state["diagnostics"] for o in (optimizer, resumed))
+    assert {k: v for k, v in ours.items() if k != timing} == \
+        {k: v for k, v in theirs.items() if k != timing}
+    return optimizer, resumed

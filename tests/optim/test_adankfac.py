@@ -11,7 +11,15 @@ import torch
 
 from deepoptim.optim import DIAGNOSTICS, NKFAC, AdaNKFAC
 
-from .kronecker_problems import batch, check_poisoned_factor, classifier, closure_for, train, twin
+from .kronecker_problems import (
+    batch,
+    check_poisoned_factor,
+    check_resume_equals_continuing,
+    classifier,
+    closure_for,
+    train,
+    twin,
+)
 
 PRECONDITIONER = dict(damping=0.01, stat_decay=0.9, cov_interval=2, inv_interval=3,
                       exact_interval=2)
@@ -65,15 +73,7 @@ def test_with_nothing_preconditioned_it_is_torch_adamw_bit_for_bit(dtype):
 
 
 def test_resume_from_state_dict_equals_continuing():
-    model = classifier()
-    optimizer = AdaNKFAC(model.parameters(), model=model, **PRECONDITIONER)
-    train(model, optimizer, 4)
-    copy_model, resumed = twin(model, AdaNKFAC, **PRECONDITIONER)
-    resumed.load_state_dict(copy.deepcopy(optimizer.state_dict()))
-    train(model, optimizer, 5, seed=20)
-    train(copy_model, resumed, 5, seed=20)
-    for mine, theirs in zip(model.parameters(), copy_model.parameters(), strict=True):
-        assert torch.equal(mine, theirs)
+    check_resume_equals_continuing(AdaNKFAC, **PRECONDITIONER)
 
 
 @pytest.mark.parametrize("poison", ["nan", "indefinite"])

@@ -4,8 +4,6 @@ poisoned factors fall back visibly."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
 
@@ -15,11 +13,11 @@ from deepoptim.optim.nkfac import NKFAC
 from .kronecker_problems import (
     batch,
     check_poisoned_factor,
+    check_resume_equals_continuing,
     classifier,
     closure_for,
     kronecker_direction,
     train,
-    twin,
 )
 
 FLOOR = 1e-4  # damping=0 leaves NKFAC's damping floor: a known shift
@@ -103,20 +101,7 @@ def test_a_poisoned_factor_keeps_the_previous_inverse_and_is_recorded(poison):
 
 
 def test_resume_from_state_dict_equals_continuing_and_norm_layers_get_sgd():
-    model = classifier()
-    options = dict(cov_interval=2, inv_interval=1, exact_interval=3)
-    optimizer = NKFAC(model.parameters(), model=model, **options)
-    train(model, optimizer, 4)
-    copy_model, resumed = twin(model, NKFAC, **options)
-    resumed.load_state_dict(copy.deepcopy(optimizer.state_dict()))
-    train(model, optimizer, 5, seed=20)
-    train(copy_model, resumed, 5, seed=20)
-    for mine, theirs in zip(model.parameters(), copy_model.parameters(), strict=True):
-        assert torch.equal(mine, theirs)
-    timing = "preconditioner_seconds"
-    ours, theirs = (o.state[DIAGNOSTICS] for o in (optimizer, resumed))
-    assert {k: v for k, v in ours.items() if k != timing} == \
-        {k: v for k, v in theirs.items() if k != timing}
+    check_resume_equals_continuing(NKFAC, cov_interval=2, inv_interval=1, exact_interval=3)
 
     plain, reference = classifier(), classifier()
     nkfac = NKFAC(plain.parameters(), model=None, lr=0.05)

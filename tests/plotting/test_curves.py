@@ -31,6 +31,22 @@ def test_mean_band_names_missing_columns():
     plt.close(fig)
 
 
+def test_against_time_plots_means_over_seeds_at_each_evaluation():
+    frame = pd.DataFrame(dict(step=[0, 10, 0, 10, 0, 10], time=[0.0, 1.0, 0.0, 3.0, 0.0, 5.0],
+                              acc=[0.1, 0.6, 0.1, 0.8, 0.2, 0.9], seed=[0, 0, 1, 1, 0, 0],
+                              config=["SGD", "SGD", "SGD", "SGD", "Adam", "Adam"]))
+    fig, ax = plt.subplots()
+    plotting.against_time(ax, frame, y="acc")
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["SGD"].get_xdata()) == [0.0, 2.0]  # the seeds' mean time per step
+    assert list(lines["SGD"].get_ydata()) == pytest.approx([0.1, 0.7])
+    assert lines["Adam"].get_color() == plotting.color("Adam")
+    assert ax.get_xlabel() == "wall time (s)"
+    with pytest.raises(ValueError, match="time"):
+        plotting.against_time(ax, frame.drop(columns="time"), y="acc")
+    plt.close(fig)
+
+
 def runs_frames(steps=60):
     """Steps and evals of two configurations over two seeds, laid out as studies.Runs."""
     rng = np.random.default_rng(0)

@@ -3,8 +3,6 @@ to 1 between optimizer steps (natural-parameter continuation), records lambda an
 increment, keeps or resets the optimizer's state, and resumes from a checkpoint as if the run
 had never stopped, around any optimizer (Adam, a line search)."""
 
-import dataclasses
-import io
 
 import pytest
 import torch
@@ -13,6 +11,8 @@ from torch import nn
 
 from deepoptim import train
 from deepoptim.optim import SLS
+
+from .problems import Regression, checkpoint, without_time
 
 DTYPE = torch.float64
 
@@ -29,25 +29,6 @@ class HomotopyNet(nn.Module):
     def forward(self, x):
         v = self.hidden(x)
         return self.out((1 - self.lam) * v + self.lam * torch.tanh(v))
-
-
-class Regression(train.Task):
-    """``y = sin(3x)`` on 32 points of [-1, 1], mini-batches of 8, mean squared error."""
-
-    def __init__(self) -> None:
-        self.x = torch.linspace(-1, 1, 32, dtype=DTYPE).unsqueeze(1)
-        self.y = torch.sin(3 * self.x)
-
-    def batches(self, generator):
-        for index in train.minibatches(32, 8, generator):
-            yield self.x[index], self.y[index]
-
-    def loss(self, model, batch):
-        return F.mse_loss(model(batch[0]), batch[1])
-
-    @torch.no_grad()
-    def evaluate(self, model):
-        return {"train_loss": float(F.mse_loss(model(self.x), self.y))}
 
 
 class Continuation(train.Task):
@@ -128,15 +109,6 @@ def test_the_optimizer_state_can_be_reset_at_every_increment():
     assert all(int(state["step"]) == 4 for state in optimizer.state.values())  # since step 12
 
 
-def _checkpoint(model, optimizer, task, history):
-    """Through bytes and back, as a file would: only tensors, numbers, lists and dicts."""
-    buffer = io.BytesIO()
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "task": task.state_dict(), "history": dataclasses.asdict(history)}, buffer)
-    buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
-
-
 @pytest.mark.parametrize("search_batch", ["same", "independent"])
 def test_resuming_from_a_checkpoint_equals_continuing_with_a_line_search(search_batch):
     def fresh():
@@ -149,16 +121,13 @@ def test_resuming_from_a_checkpoint_equals_continuing_with_a_line_search(search_
 
     model, optimizer, task = fresh()
     first = train.fit(task, model, optimizer, steps=5, **options)
-    saved = _checkpoint(model, optimizer, task, first)
+    saved = checkpoint(model, optimizer, task, first)
     model, optimizer, task = fresh()
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     task.load_state_dict(saved["task"])
     resumed = train.fit(task, model, optimizer, steps=12,
                         history=train.History(**saved["history"]), **options)
-
-    def without_time(records):
-        return [{key: value for key, value in r.items() if key != "time"} for r in records]
 
     assert without_time(resumed.steps) == without_time(continued.steps)
     assert [s["step"] for s in resumed.steps] == list(range(1, 13))

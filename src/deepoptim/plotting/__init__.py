@@ -4,7 +4,8 @@
   :func:`color` (one fixed colour per optimizer, a stable one for any other name),
   :func:`palette`;
 * training curves (``curves.py``): :func:`mean_band` (mean over seeds with a band of one
-  standard deviation), :func:`rolling_mean`, :func:`training_curves` and :data:`CURVE_LOSSES`;
+  standard deviation), :func:`against_time` (a metric against wall time), :func:`rolling_mean`,
+  :func:`training_curves` and :data:`CURVE_LOSSES`;
 * landscapes (``surfaces.py``): :func:`plot_surface` (a plane's loss as filled contours) and
   :func:`plot_path` (a projected trajectory);
 * spectra (``spectra.py``): :func:`plot_density` (a smoothed spectral density, logarithmic
@@ -18,7 +19,7 @@ Everything here only draws: the quantities come from :mod:`deepoptim.landscape` 
 """
 
 from .animation import TrainingAnimation, training_animation
-from .curves import CURVE_LOSSES, mean_band, rolling_mean, training_curves
+from .curves import CURVE_LOSSES, against_time, mean_band, rolling_mean, training_curves
 from .spectra import default_sigma, plot_density
 from .style import OPTIMIZER_COLORS, color, palette, use_book_style
 from .surfaces import plot_path, plot_surface
@@ -31,6 +32,7 @@ __all__ = [
     "use_book_style",
     # training curves
     "CURVE_LOSSES",
+    "against_time",
     "mean_band",
     "rolling_mean",
     "training_curves",

@@ -2,7 +2,8 @@
 
 Plotting helpers take tidy data frames (one row per seed and step) and draw the mean with a
 band of one standard deviation across seeds, in each optimizer's colour
-(:func:`~deepoptim.plotting.color`): :func:`mean_band` on one axes, :func:`training_curves` the
+(:func:`~deepoptim.plotting.color`): :func:`mean_band` on one axes, :func:`against_time` a
+metric against wall time, :func:`training_curves` the
 loss and test accuracy of several problems side by side, with per-step series smoothed within
 each run by :func:`rolling_mean`.
 """
@@ -20,7 +21,7 @@ from deepoptim._checks import check_choice, check_int_at_least
 
 from .style import color
 
-__all__ = ["CURVE_LOSSES", "mean_band", "rolling_mean", "training_curves"]
+__all__ = ["CURVE_LOSSES", "against_time", "mean_band", "rolling_mean", "training_curves"]
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -46,6 +47,21 @@ def mean_band(ax: Axes, frame: pd.DataFrame, *, x: str, y: str, hue: str,
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    return ax
+
+
+def against_time(ax: Axes, frame: pd.DataFrame, *, y: str, hue: str = "config",
+                 time: str = "time", step: str = "step", linestyle: str = "-") -> Axes:
+    """Plot, per ``hue``, the mean of ``y`` over seeds against the mean wall time at each
+    evaluation ``step`` (runs of one configuration evaluate at the same steps, not at the same
+    times). ``frame`` is tidy: one row per (hue, seed, step)."""
+    _require_columns(frame, (hue, step, time, y))
+    means = frame.groupby([hue, step], sort=False)[[time, y]].mean().reset_index()
+    for name, group in means.groupby(hue, sort=False):
+        ax.plot(group[time], group[y], color=color(str(name)), linestyle=linestyle,
+                label=str(name))
+    ax.set_xlabel("wall time (s)")
     ax.set_ylabel(y)
     return ax
 
