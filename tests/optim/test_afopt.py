@@ -123,6 +123,11 @@ def test_state_dict_resume_is_bit_identical():
     run(resumed, other, x, y, 3)
     for p, q in zip(model.parameters(), resumed.parameters(), strict=True):
         assert torch.equal(p, q)
+    timing = "preconditioner_seconds"  # wall time: the one diagnostic that may differ
+    ours, theirs = (o.state[DIAGNOSTICS] for o in (optimizer, other))
+    assert ours[timing] > 0 and theirs[timing] > 0
+    assert {k: v for k, v in ours.items() if k != timing} == \
+        {k: v for k, v in theirs.items() if k != timing}
 
 
 def test_param_groups_and_an_lr_scheduler():

@@ -91,8 +91,11 @@ gives AdamW's step. Each is counted.
 
 Diagnostics (``self.state[DIAGNOSTICS]``): ``steps`` (steps taken), ``step_size``
 (:math:`\eta/(1-\beta_1^t)` of the first parameter stepped), ``preconditioned`` (query and key
-weights stepped in logit space this step), and the running counts ``factor_updates``,
-``failed_inverses``, ``adamw_fallbacks`` and ``nonfinite_skips``.
+weights stepped in logit space this step), the running counts ``factor_updates``,
+``failed_inverses``, ``adamw_fallbacks`` and ``nonfinite_skips``, and
+``preconditioner_seconds``, the wall time spent outside the closure on the factors, their
+inverses and the pull-backs (the one entry that differs between two otherwise identical
+runs).
 
 Source: Y. Sun, "Designing effective preconditioned optimizers for DNN training", PhD thesis,
 Hong Kong Polytechnic University, 2024 (abstract only); AdamW: Loshchilov and Hutter (2019);
@@ -103,6 +106,7 @@ Kronecker factors: Martens and Grosse (2015); grafting: Agarwal, Anil, Hazan, Ko
 from __future__ import annotations
 
 import contextlib
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -208,7 +212,7 @@ class AFOpt(torch.optim.Optimizer):
         self._layers = layers = _chosen_layers(attention, model)
         self._projections = self._check_projections(layers)
         self.state[DIAGNOSTICS] = {**dict.fromkeys(_COUNTERS, 0), "step_size": 0.0,
-                                   "preconditioned": 0}
+                                   "preconditioned": 0, "preconditioner_seconds": 0.0}
 
     def __getstate__(self) -> dict[str, Any]:
         """Torch's state (defaults, state, groups) and the layers, for deepcopy and pickling."""
@@ -283,7 +287,9 @@ class AFOpt(torch.optim.Optimizer):
             self.state[DIAGNOSTICS] = diagnostics
             return loss
         if recording:
+            started = time.perf_counter()
             self._update_factors(recorded, diagnostics)
+            diagnostics["preconditioner_seconds"] += time.perf_counter() - started
         diagnostics.update(step_size=0.0, preconditioned=0)
         first = True
         for group in self.param_groups:
@@ -374,7 +380,9 @@ class AFOpt(torch.optim.Optimizer):
         step_size, denom = adamw_moments(p, state, group, p.grad)
         exp_avg = state["exp_avg"]
         if p in self._projections:
+            started = time.perf_counter()
             direction = self._logit_direction(p, exp_avg)
+            diagnostics["preconditioner_seconds"] += time.perf_counter() - started
             if direction is not None:
                 length = torch.linalg.vector_norm((exp_avg * step_size).div_(denom))
                 p.sub_(direction * (length / torch.linalg.vector_norm(direction)))
