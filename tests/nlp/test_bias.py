@@ -81,12 +81,17 @@ def test_exact_p_value_equals_brute_force(seed):
     assert result.p_value + swapped.p_value == pytest.approx(1 - 1 / 70)
 
 
+def _planted(targets, attributes, dim, strength, seed):
+    """Random sets with X shifted towards the mean of A and Y towards that of B."""
+    g = torch.Generator().manual_seed(seed)
+    A, B = (torch.randn(attributes, dim, generator=g) for _ in range(2))
+    X = torch.randn(targets, dim, generator=g) + strength * A.mean(0)
+    Y = torch.randn(targets, dim, generator=g) + strength * B.mean(0)
+    return X, Y, A, B
+
+
 def test_sampled_p_value_is_seeded_and_close_to_exact():
-    g = torch.Generator().manual_seed(3)
-    # A mild planted bias, so that p is neither 0 nor 1.
-    A, B = torch.randn(4, 6, generator=g), torch.randn(4, 6, generator=g)
-    X = torch.randn(6, 6, generator=g) + 0.3 * A.mean(0)
-    Y = torch.randn(6, 6, generator=g) + 0.3 * B.mean(0)
+    X, Y, A, B = _planted(6, 4, 6, strength=0.3, seed=3)  # mild: p is neither 0 nor 1
     exact = weat(X, Y, A, B)
     assert exact.exact and exact.partitions == 924 and 0.01 < exact.p_value < 0.99
     state = torch.random.get_rng_state()
@@ -100,10 +105,7 @@ def test_sampled_p_value_is_seeded_and_close_to_exact():
 
 
 def test_strong_planted_bias_is_significant():
-    g = torch.Generator().manual_seed(0)
-    A, B = torch.randn(8, 16, generator=g), torch.randn(8, 16, generator=g)
-    X = torch.randn(8, 16, generator=g) + 2 * A.mean(0)
-    Y = torch.randn(8, 16, generator=g) + 2 * B.mean(0)
+    X, Y, A, B = _planted(8, 8, 16, strength=2.0, seed=0)
     result = weat(X, Y, A, B)
     assert result.effect_size > 1.5 and result.p_value < 0.001
     assert weat(Y, X, A, B).p_value > 0.999
