@@ -14,28 +14,39 @@ from .blocks import (
     count_effective_parameters,
 )
 from .classifiers import MLP, CNN1d, DigitsCNN, GRUClassifier, LogisticRegression
+from .heads import ConvBlocks, SentenceHead, TransformerBlocks, build_head
+from .pooling import POOLINGS, Pooling, cls_pool, max_pool, mean_pool
 from .registry import MODELS, build_model, count_parameters
 from .resnet import BasicBlock, ResNet
 from .sequential2d import Sequential2D
 from .vit import SelfAttention, TinyViT
 
 __all__ = [
+    "MLP",
+    "MODELS",
+    "POOLINGS",
     "BasicBlock",
     "CNN1d",
+    "ConvBlocks",
     "Diagonal",
     "DigitsCNN",
     "GRUClassifier",
     "LogisticRegression",
     "LowRankLinear",
-    "MLP",
-    "MODELS",
     "MaskedLinear",
+    "Pooling",
     "ResNet",
     "ScaledIdentity",
     "SelfAttention",
+    "SentenceHead",
     "Sequential2D",
     "TinyViT",
+    "TransformerBlocks",
+    "build_head",
     "build_model",
+    "cls_pool",
     "count_effective_parameters",
     "count_parameters",
+    "max_pool",
+    "mean_pool",
 ]
