@@ -15,6 +15,7 @@ from .blocks import (
 )
 from .classifiers import MLP, CNN1d, DigitsCNN, GRUClassifier, LogisticRegression
 from .heads import ConvBlocks, SentenceHead, TransformerBlocks, build_head
+from .minilm import SentenceClassifier, SentenceEncoder, load_minilm, minilm_path
 from .pooling import POOLINGS, Pooling, cls_pool, max_pool, mean_pool
 from .registry import MODELS, build_model, count_parameters
 from .resnet import BasicBlock, ResNet
@@ -38,6 +39,8 @@ __all__ = [
     "ResNet",
     "ScaledIdentity",
     "SelfAttention",
+    "SentenceClassifier",
+    "SentenceEncoder",
     "SentenceHead",
     "Sequential2D",
     "TinyViT",
@@ -47,6 +50,8 @@ __all__ = [
     "cls_pool",
     "count_effective_parameters",
     "count_parameters",
+    "load_minilm",
     "max_pool",
     "mean_pool",
+    "minilm_path",
 ]
