@@ -59,9 +59,12 @@ def load_minilm() -> tuple[nn.Module, Any]:
 def _last_hidden(encoder: nn.Module, input_ids: torch.Tensor,
                  attention_mask: torch.Tensor) -> torch.Tensor:
     """The encoder's last hidden states (B, T, D), after checking the two inputs agree."""
-    if input_ids.dim() != 2 or attention_mask.shape != input_ids.shape:
+    if input_ids.dim() != 2:
+        raise ValueError(f"Invalid input_ids value: shape {tuple(input_ids.shape)} (expected "
+                         "(batch, tokens), a tokenizer's padded batch)")
+    if attention_mask.shape != input_ids.shape:
         raise ValueError(f"Invalid attention_mask value: shape {tuple(attention_mask.shape)} "
-                         f"(expected a 2-D mask of the shape of input_ids, "
+                         f"(expected the shape of input_ids, "
                          f"{tuple(input_ids.shape)})")
     return encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
