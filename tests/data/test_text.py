@@ -116,6 +116,8 @@ def test_bad_input_is_rejected():
         python_doc_passages(test_fraction=1.0)
     with pytest.raises(TypeError, match="tokenizer must be a fast transformers tokenizer"):
         data.tokenize(str.split)
+    with pytest.raises(TypeError, match="class_names must be a non-empty tuple of str"):
+        TextClassificationData("x", ("a",), torch.tensor([0]), (), torch.tensor([0])[:0], ())
     with pytest.raises(ValueError, match="Invalid y_train value"):
         TextClassificationData(
             "x", ("a", "b"), torch.tensor([0, 2]), (), torch.tensor([0])[:0], ("p", "q")

@@ -76,6 +76,11 @@ class TextClassificationData:
     )
 
     def __post_init__(self) -> None:
+        names = self.class_names
+        if not isinstance(names, tuple) or not names or not all(isinstance(n, str) for n in names):
+            raise TypeError(
+                f"class_names must be a non-empty tuple of str, got {type(names).__name__}"
+            )
         for split in ("train", "test"):
             texts, y = getattr(self, f"texts_{split}"), getattr(self, f"y_{split}")
             if not isinstance(texts, tuple) or not all(isinstance(t, str) for t in texts):
