@@ -1,0 +1,89 @@
+"""WEAT word sets and SEAT sentence templates for measuring gender bias in sentence encoders.
+
+The Word Embedding Association Test (Caliskan, Bryson & Narayanan, Science 2017) compares two
+target sets X, Y (e.g. math and arts words) by their association with two attribute sets A, B
+(e.g. male and female terms); SEAT (May et al., NAACL 2019) applies it to sentence encoders by
+putting every word in short neutral templates ("This is John.", "This is a symphony."). The
+gender tests 6/6b/7/7b/8/8b used by Kenneweg et al. (ICPRAM 2023) ship as data files in
+``resources/`` (``weat.tsv``, ``seat_templates.tsv``) with their sources and our deviations
+from SEAT in the headers; every set has 8 words and every kind of word 8 templates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+_RESOURCES = Path(__file__).with_name("resources")
+
+
+@dataclasses.dataclass(frozen=True)
+class WordSet:
+    """A named WEAT word set; ``kind`` ("names" or "terms") selects its SEAT templates."""
+
+    name: str
+    kind: str
+    words: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class WeatTest:
+    """A WEAT test: targets ``x``, ``y`` and attributes ``a``, ``b``."""
+
+    name: str
+    x: WordSet
+    y: WordSet
+    a: WordSet
+    b: WordSet
+
+
+def weat_tests() -> dict[str, WeatTest]:
+    """The gender tests by name: ``weat6``, ``weat6b``, ``weat7``, ``weat7b``, ``weat8``,
+    ``weat8b`` (career/family, math/arts and science/arts against male/female names or terms).
+    """
+    return dict(_load_weat())
+
+
+def seat_templates(kind: str) -> tuple[str, ...]:
+    """The SEAT templates for ``kind`` ("names" or "terms"), with ``{w}``, ``{a}``, ``{A}``."""
+    templates = _load_templates()
+    if kind not in templates:
+        raise ValueError(f"Invalid kind value: {kind!r} (expected one of {sorted(templates)})")
+    return templates[kind]
+
+
+def seat_sentences(words: WordSet) -> tuple[str, ...]:
+    """Every word of ``words`` in every template of its kind, word by word (8 per word)."""
+    sentences = []
+    for word in words.words:
+        article = "an" if word[0].lower() in "aeiou" else "a"
+        for template in seat_templates(words.kind):
+            sentences.append(template.format(w=word, a=article, A=article.capitalize()))
+    return tuple(sentences)
+
+
+def _records(filename: str) -> list[list[str]]:
+    lines = (_RESOURCES / filename).read_text(encoding="utf-8").splitlines()
+    return [line.split("\t") for line in lines if line and not line.startswith("#")]
+
+
+@functools.cache
+def _load_weat() -> tuple[tuple[str, WeatTest], ...]:
+    records = _records("weat.tsv")
+    sets = {
+        name: WordSet(name, kind, tuple(words.split()))
+        for _, name, kind, words in (r for r in records if r[0] == "set")
+    }
+    return tuple(
+        (name, WeatTest(name, *(sets[s] for s in names)))
+        for _, name, *names in (r for r in records if r[0] == "test")
+    )
+
+
+@functools.cache
+def _load_templates() -> dict[str, tuple[str, ...]]:
+    templates: dict[str, list[str]] = {}
+    for kind, template in _records("seat_templates.tsv"):
+        templates.setdefault(kind, []).append(template)
+    return {kind: tuple(found) for kind, found in templates.items()}
