@@ -17,7 +17,9 @@ evaluation the task's metrics. A run can be resumed from a checkpoint and its hi
 
 :func:`train` is the book's classification run: :func:`fit` on a
 :class:`ClassificationTask` of a :class:`~deepoptim.data.ClassificationData`, evaluated by
-the loss and accuracy on the whole training and test sets.
+the loss and accuracy on the whole training and test sets; :class:`TokenClassificationTask`
+is the same for tokenised text (:meth:`~deepoptim.data.TextClassificationData.tokenize`), the
+model called as ``model(input_ids, attention_mask)``.
 
 :func:`minimize` is the same idea for a toy objective of one parameter tensor (a
 quadratic, Rosenbrock): it returns the trajectory, so chapters can compare with the known
@@ -32,12 +34,13 @@ from .closures import closure_of, make_closure, optimizer_step
 from .history import History, optimizer_diagnostics
 from .loop import fit, train
 from .minimize import minimize
-from .tasks import ClassificationTask, Task, evaluate, minibatches
+from .tasks import ClassificationTask, Task, TokenClassificationTask, evaluate, minibatches
 
 __all__ = [
     "ClassificationTask",
     "History",
     "Task",
+    "TokenClassificationTask",
     "closure_of",
     "evaluate",
     "fit",

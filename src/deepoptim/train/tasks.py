@@ -29,11 +29,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepoptim._checks import check_int_at_least
-from deepoptim.data import ClassificationData
+from deepoptim.data import ClassificationData, TokenizedSplits, Tokens
 
 from .closures import LossFn, optimizer_step
 
-__all__ = ["ClassificationTask", "Task", "evaluate", "minibatches"]
+__all__ = ["ClassificationTask", "Task", "TokenClassificationTask", "evaluate", "minibatches"]
 
 Batch = Any
 """A training batch: a tensor, or a tuple, list or dict of tensors (nested freely)."""
@@ -115,21 +115,27 @@ def minibatches(num_samples: int, batch_size: int | None, generator: torch.Gener
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
-             loss_fn: LossFn = F.cross_entropy, batch_size: int = 1024) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on a data set, in eval mode (mode restored after)."""
+def evaluate(model: nn.Module, inputs: torch.Tensor | tuple[torch.Tensor, ...],
+             targets: torch.Tensor, loss_fn: LossFn = F.cross_entropy,
+             batch_size: int = 1024) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on a data set, in eval mode (mode restored after).
+
+    ``inputs`` is one tensor, or a tuple of tensors with the examples along their first
+    dimension, given to the model as its arguments (``model(input_ids, attention_mask)``).
+    """
+    arguments = inputs if isinstance(inputs, tuple) else (inputs,)
     was_training = model.training
     model.eval()
     try:
         total_loss, correct = 0.0, 0
-        for start in range(0, len(inputs), batch_size):
-            x, y = inputs[start:start + batch_size], targets[start:start + batch_size]
-            logits = model(x)
-            total_loss += float(loss_fn(logits, y)) * len(x)
+        for start in range(0, len(targets), batch_size):
+            y = targets[start:start + batch_size]
+            logits = model(*(x[start:start + batch_size] for x in arguments))
+            total_loss += float(loss_fn(logits, y)) * len(y)
             correct += int((logits.argmax(dim=-1) == y).sum())
     finally:
         model.train(was_training)
-    return total_loss / len(inputs), correct / len(inputs)
+    return total_loss / len(targets), correct / len(targets)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -180,3 +186,55 @@ class ClassificationTask(Task):
         test_loss, test_acc = evaluate(model, self.data.x_test, self.data.y_test, self.loss_fn)
         return dict(train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
                     test_acc=test_acc)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TokenClassificationTask(Task):
+    """Sequence classification on tokenised text: ``loss_fn(model(input_ids, attention_mask),
+    labels)`` on mini-batches of :func:`minibatches`.
+
+    Attributes:
+        data: the tokenised training and test sets
+            (:meth:`deepoptim.data.TextClassificationData.tokenize`); batches are
+            ``(input_ids, attention_mask, labels)`` on their device.
+        batch_size: mini-batch size, or ``None`` for the full batch every step.
+        loss_fn: ``loss_fn(logits, labels)`` returning a scalar.
+        eval_batch_size: examples per forward pass of the evaluation.
+
+    Its evaluation is that of :class:`ClassificationTask`: ``train_loss``, ``train_acc``,
+    ``test_loss``, ``test_acc`` on the whole sets (:func:`evaluate`).
+    """
+
+    data: TokenizedSplits
+    batch_size: int | None = 32
+    loss_fn: LossFn = F.cross_entropy
+    eval_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, TokenizedSplits):
+            raise TypeError(f"data must be a TokenizedSplits, got {type(self.data).__name__}")
+        if self.batch_size is not None:
+            check_int_at_least("batch_size", self.batch_size, 1)
+        check_int_at_least("eval_batch_size", self.eval_batch_size, 1)
+
+    def batches(self, generator: torch.Generator) -> Iterator[Tokens]:
+        """``(input_ids, attention_mask, labels)`` of the training set, in the order of
+        :func:`minibatches`."""
+        train = self.data.train
+        for index in minibatches(len(train.labels), self.batch_size, generator):
+            index = index.to(train.labels.device)
+            yield Tokens(*(tensor[index] for tensor in train))
+
+    def loss(self, model: nn.Module, batch: Tokens) -> torch.Tensor:
+        """``loss_fn(model(input_ids, attention_mask), labels)``."""
+        input_ids, attention_mask, labels = batch
+        return self.loss_fn(model(input_ids, attention_mask), labels)
+
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        """Loss and accuracy on the whole training set, then on the test set."""
+        metrics = {}
+        for split, tokens in (("train", self.data.train), ("test", self.data.test)):
+            loss, accuracy = evaluate(model, (tokens.input_ids, tokens.attention_mask),
+                                      tokens.labels, self.loss_fn, self.eval_batch_size)
+            metrics.update({f"{split}_loss": loss, f"{split}_acc": accuracy})
+        return metrics
