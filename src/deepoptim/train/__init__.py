@@ -19,6 +19,10 @@ evaluation the task's metrics. A run can be resumed from a checkpoint and its hi
 :class:`ClassificationTask` of a :class:`~deepoptim.data.ClassificationData`, evaluated by
 the loss and accuracy on the whole training and test sets.
 
+:class:`EWC` (elastic weight consolidation) is the forgetting baseline of sequential tasks:
+a penalty anchored at the end of one task, weighted by its :func:`empirical_fisher`, added to
+the next task's loss.
+
 :func:`minimize` is the same idea for a toy objective of one parameter tensor (a
 quadratic, Rosenbrock): it returns the trajectory, so chapters can compare with the known
 optimum.
@@ -29,6 +33,7 @@ disabled they only return the loss.
 """
 
 from .closures import closure_of, make_closure, optimizer_step
+from .ewc import EWC, empirical_fisher
 from .history import History, optimizer_diagnostics
 from .loop import fit, train
 from .minimize import minimize
@@ -36,9 +41,11 @@ from .tasks import ClassificationTask, Task, evaluate, minibatches
 
 __all__ = [
     "ClassificationTask",
+    "EWC",
     "History",
     "Task",
     "closure_of",
+    "empirical_fisher",
     "evaluate",
     "fit",
     "make_closure",
