@@ -117,13 +117,13 @@ def test_bad_profiles(call, error, match):
         call()
 
 
-def test_bad_encoder_splits():
-    model = tiny_bert()
-    with pytest.raises(ValueError, match="Invalid layers value: 'blocks'"):
-        split_encoder(model, layers="blocks")
-    with pytest.raises(ValueError, match="Invalid prefixes value: 'embed'"):
-        split_encoder(model, embeddings="embed")
-    with pytest.raises(ValueError, match="Invalid num_parts value: 5"):
-        split_encoder(model, num_parts=5)
-    with pytest.raises(ValueError, match="Invalid factors value"):
-        with_learning_rates(split_encoder(model), 0.1, depth_profile(3))
+@pytest.mark.parametrize("call, match", [
+    (lambda model: split_encoder(model, layers="blocks"), "Invalid layers value: 'blocks'"),
+    (lambda model: split_encoder(model, embeddings="embed"), "Invalid prefixes value: 'embed'"),
+    (lambda model: split_encoder(model, num_parts=5), "Invalid num_parts value: 5"),
+    (lambda model: with_learning_rates(split_encoder(model), 0.1, depth_profile(3)),
+     "Invalid factors value"),
+])
+def test_bad_encoder_splits(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(tiny_bert())
