@@ -52,8 +52,10 @@ from deepoptim.optim.linesearch import (
 )
 from deepoptim.optim.nkfac import NKFAC
 from deepoptim.optim.param_groups import (
+    depth_profile,
     layer_decay,
     split_by_prefix,
+    split_encoder,
     split_parameters,
     with_learning_rates,
 )
@@ -86,6 +88,7 @@ __all__ = [
     "SearchStatus",
     "attention_layers",
     "channelwise_param_groups",
+    "depth_profile",
     "directions",
     "finite_difference_slope",
     "finite_difference_step",
@@ -97,6 +100,7 @@ __all__ = [
     "reset_step_size",
     "sls_growth",
     "split_by_prefix",
+    "split_encoder",
     "split_parameters",
     "with_learning_rates",
 ]

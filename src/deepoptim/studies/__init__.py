@@ -9,6 +9,8 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   (:func:`with_step_means`);
 * :mod:`~deepoptim.studies.tuning`: step-size sweeps (:func:`tune_lr`) and whether they
   bracket the optimum (:func:`at_grid_edge`);
+* :mod:`~deepoptim.studies.search`: seeded optuna studies (TPE with Hyperband pruning) kept
+  in an SQLite file, resumable (:func:`load_or_create`, :func:`optimize`, :func:`report`);
 * :mod:`~deepoptim.studies.summaries`: the quantities the chapters read from a summary of runs
   (:func:`mean_of`, :func:`loss_ratio`, :func:`standardized_difference`);
 * :mod:`~deepoptim.studies.part1`: Part I's comparison of the line-search chapters
@@ -137,6 +139,7 @@ from deepoptim.studies.runs import (
     run_grid,
     with_step_means,
 )
+from deepoptim.studies.search import load_or_create, optimize, report
 from deepoptim.studies.summaries import loss_ratio, mean_of, standardized_difference
 from deepoptim.studies.tuning import at_grid_edge, tune_lr
 from deepoptim.studies.verdicts import (
@@ -211,6 +214,7 @@ __all__ = [
     "lambda_phrase",
     "larger_step_phrase",
     "layerwise_verdict",
+    "load_or_create",
     "loglog_slope",
     "loss_change_phrase",
     "loss_halving_verdict",
@@ -225,6 +229,7 @@ __all__ = [
     "nas_random_phrase",
     "nas_supernet_phrase",
     "not_worse_verdict",
+    "optimize",
     "order_verdict",
     "orthogonality_phrase",
     "outlier_gap_phrase",
@@ -242,6 +247,7 @@ __all__ = [
     "reach_verdict",
     "relative_phrase",
     "relative_to",
+    "report",
     "reproduction_verdict",
     "results_table",
     "roundoff_verdict",

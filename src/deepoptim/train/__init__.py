@@ -21,6 +21,10 @@ the loss and accuracy on the whole training and test sets; :class:`TokenClassifi
 is the same for tokenised text (:meth:`~deepoptim.data.TextClassificationData.tokenize`), the
 model called as ``model(input_ids, attention_mask)``.
 
+:class:`EWC` (elastic weight consolidation) is the forgetting baseline of sequential tasks:
+a penalty anchored at the end of one task, weighted by its :func:`empirical_fisher`, added to
+the next task's loss.
+
 :func:`minimize` is the same idea for a toy objective of one parameter tensor (a
 quadratic, Rosenbrock): it returns the trajectory, so chapters can compare with the known
 optimum.
@@ -31,6 +35,7 @@ disabled they only return the loss.
 """
 
 from .closures import closure_of, make_closure, optimizer_step
+from .ewc import EWC, empirical_fisher
 from .history import History, optimizer_diagnostics
 from .loop import fit, train
 from .minimize import minimize
@@ -38,10 +43,12 @@ from .tasks import ClassificationTask, Task, TokenClassificationTask, evaluate, 
 
 __all__ = [
     "ClassificationTask",
+    "EWC",
     "History",
     "Task",
     "TokenClassificationTask",
     "closure_of",
+    "empirical_fisher",
     "evaluate",
     "fit",
     "make_closure",
