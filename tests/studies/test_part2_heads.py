@@ -150,6 +150,7 @@ def test_batch_mixing_phrase_reads_both_heads_both_ways():
     assert "our head’s logits are unchanged" in phrase and "outputs move by up to 0.5" in phrase
     phrase = studies.batch_mixing_phrase(0.2, 1e-9)
     assert "logits move by up to 0.2" in phrase and "outputs are unchanged" in phrase
+    assert "logits are unchanged (exactly)" in studies.batch_mixing_phrase(0.0, 0.5)
     assert "not measured" in studies.batch_mixing_phrase(NAN, 0.5)
     with pytest.raises(ValueError, match="Invalid tolerance value"):
         studies.batch_mixing_phrase(0.1, 0.1, tolerance=0.0)
@@ -164,6 +165,8 @@ def test_versus_linear_reads_each_task_both_ways():
     assert phrase == ("compared with the linear head, is clearly more accurate on a and not "
                       "clearly different on b") and verdict == "partly"
     assert studies.versus_linear({"a": 0.0, "b": NAN})[1] == "disagrees"
+    assert studies.versus_linear({"a": 1.0, "b": -1.0}) == (
+        "is not clearly different from the linear head on a and b", "disagrees")
     assert studies.versus_linear({"a": NAN}) == (
         "differs from the linear head by an unknown amount on a (one seed, or runs that all "
         "agree)", "not measured")

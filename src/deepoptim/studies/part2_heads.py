@@ -332,9 +332,12 @@ def batch_mixing_phrase(ours: float, mixed: float, *, tolerance: float = 1e-5) -
     check_positive("tolerance", tolerance)
     if math.isnan(ours) or math.isnan(mixed):
         return "The dependence on the batch was not measured."
+
     def words(name: str, gap: float) -> str:
+        if gap == 0:
+            return f"{name} are unchanged (exactly)"
         if gap <= tolerance:
-            return (f"{name} are unchanged (they move by {gap:.1e}, round-off)")
+            return f"{name} are unchanged (they move by {gap:.1e}, round-off)"
         return f"{name} move by up to {gap:.3g}"
     return (f"When the other examples of the batch are replaced, {words('our head’s logits', ours)}"
             f" and {words('the sequence-first attention’s outputs', mixed)}.")
@@ -363,8 +366,9 @@ def versus_linear(statistics: Mapping[str, float]) -> tuple[str, str]:
         phrase = ("differs from the linear head by an unknown amount on " + joined(list(words))
                   + " (one seed, or runs that all agree)")
     elif len(set(words.values())) == 1:
-        phrase = f"is {words_of[next(iter(words.values()))]} than the linear head on " + joined(
-            list(words))
+        only = words_of[next(iter(words.values()))]
+        relation = "from" if only == "not clearly different" else "than"
+        phrase = f"is {only} {relation} the linear head on {joined(list(words))}"
     else:
         phrase = "compared with the linear head, is " + joined(parts)
     return phrase, verdict
