@@ -84,8 +84,12 @@ print(exp.describe())
 #
 # 1. **Token stages**, each $\mathbb R^{T\times D} \to \mathbb R^{T\times D'}$. A transformer
 #    block lets every token attend to the sentence's real tokens,
-#    $$\operatorname{Attn}(H)_t = \sum_{s:\, m_s = 1} \operatorname{softmax}_s
-#      \Big(\frac{q_t^\top k_s}{\sqrt{D/n_h}}\Big)\, v_s ,$$
+#
+#    $$
+#    \operatorname{Attn}(H)_t = \sum_{s:\, m_s = 1} \operatorname{softmax}_s
+#    \Big(\frac{q_t^\top k_s}{\sqrt{D/n_h}}\Big)\, v_s ,
+#    $$
+#
 #    followed by a feed-forward layer, residual connections and layer normalisation. A
 #    convolution slides a window of $k$ tokens along the sentence,
 #    $c_t = \operatorname{ReLU}\big(\sum_{j=-\lfloor k/2 \rfloor}^{\lfloor k/2 \rfloor}
