@@ -683,7 +683,7 @@ studies.show(claims.rename(columns={"ours": "measured here"}))
 #   rank 4, the sparse triangle's masks are random (a new mask per seed) and its weights start
 #   as a dense layer's would, scaled down by the mask; the weight-shared map uses ReLU as the
 #   MLP does. Other distances, ranks, masks or initialisations may rank the patterns
-#   differently; the thesis's own experiments and settings were not available to us.
+#   differently, and these are not the exact configurations of the thesis's experiments.
 # * **Learning rates** are tuned per network on a grid of a few values by validation accuracy,
 #   and the runs reported are those of the chosen learning rate, on the same seeds.
 # * **Timings** are those of {glue:text}`machine`; the block map's bookkeeping is Python, so

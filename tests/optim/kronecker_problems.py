@@ -107,3 +107,18 @@ def check_resume_equals_continuing(optimizer_cls, **options):
     assert {k: v for k, v in ours.items() if k != timing} == \
         {k: v for k, v in theirs.items() if k != timing}
     return optimizer, resumed
+
+
+def check_trains(optimizer_cls, dtype, **options):
+    """Ten steps on one batch of the classifier in ``dtype`` halve the loss with no fallback;
+    returns the model and the optimizer (its state is in ``dtype``)."""
+    model = classifier(dtype=dtype)
+    optimizer = optimizer_cls(model.parameters(), model=model, **options)
+    x, y = batch(dtype=dtype)
+    closure = closure_for(model, optimizer, x, y)
+    first = float(closure().detach())
+    for _ in range(10):
+        optimizer.step(closure)
+    assert float(closure().detach()) < 0.5 * first
+    assert optimizer.state["diagnostics"]["fallbacks"] == 0
+    return model, optimizer

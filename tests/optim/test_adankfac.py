@@ -15,6 +15,7 @@ from .kronecker_problems import (
     batch,
     check_poisoned_factor,
     check_resume_equals_continuing,
+    check_trains,
     classifier,
     closure_for,
     train,
@@ -82,15 +83,7 @@ def test_a_poisoned_factor_keeps_the_previous_inverse_and_is_recorded(poison):
 
 
 def test_trains_and_refuses_sgd_options():
-    model = classifier()
-    optimizer = AdaNKFAC(model.parameters(), model=model, lr=0.05, cov_interval=1,
-                         inv_interval=1)
-    x, y = batch()
-    closure = closure_for(model, optimizer, x, y)
-    first = float(closure().detach())
-    for _ in range(10):
-        optimizer.step(closure)
-    assert float(closure().detach()) < 0.5 * first
+    model, _ = check_trains(AdaNKFAC, torch.float64, lr=0.05, cov_interval=1, inv_interval=1)
     with pytest.raises(TypeError, match="momentum"):
         AdaNKFAC(model.parameters(), model=model, momentum=0.9)
     with pytest.raises(ValueError, match="Invalid betas|Invalid beta parameter"):

@@ -18,6 +18,7 @@ from .kronecker_problems import (
     batch,
     check_poisoned_factor,
     check_resume_equals_continuing,
+    check_trains,
     classifier,
     closure_for,
     kronecker_direction,
@@ -225,17 +226,9 @@ def test_param_groups_and_schedulers_set_the_learning_rate():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 def test_trains_in_float32_and_float64(dtype):
-    model = classifier(dtype=dtype)
-    optimizer = KFAC(model.parameters(), model=model, lr=0.1, cov_interval=1, inv_interval=2)
-    x, y = batch(dtype=dtype)
-    closure = closure_for(model, optimizer, x, y)
-    first = float(closure().detach())
-    for _ in range(10):
-        optimizer.step(closure)
-    assert float(closure().detach()) < 0.5 * first
+    model, optimizer = check_trains(KFAC, dtype, lr=0.1, cov_interval=1, inv_interval=2)
     state = optimizer.state[model[3].weight]
     assert state["a_factor"].dtype == state["g_inverse"].dtype == dtype
-    assert optimizer.state[DIAGNOSTICS]["fallbacks"] == 0
 
 
 class Attention(nn.Module):

@@ -11,11 +11,10 @@ from deepoptim.optim import DIAGNOSTICS
 from deepoptim.optim.nkfac import NKFAC
 
 from .kronecker_problems import (
-    batch,
     check_poisoned_factor,
     check_resume_equals_continuing,
+    check_trains,
     classifier,
-    closure_for,
     kronecker_direction,
     train,
 )
@@ -114,16 +113,8 @@ def test_resume_from_state_dict_equals_continuing_and_norm_layers_get_sgd():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 def test_trains_in_float32_and_float64(dtype):
-    model = classifier(dtype=dtype)
-    optimizer = NKFAC(model.parameters(), model=model, lr=0.05, cov_interval=1, inv_interval=1)
-    x, y = batch(dtype=dtype)
-    closure = closure_for(model, optimizer, x, y)
-    first = float(closure().detach())
-    for _ in range(10):
-        optimizer.step(closure)
-    assert float(closure().detach()) < 0.5 * first
+    model, optimizer = check_trains(NKFAC, dtype, lr=0.05, cov_interval=1, inv_interval=1)
     assert optimizer.state[model[3].weight]["a_inverse"].dtype == dtype
-    assert optimizer.state[DIAGNOSTICS]["fallbacks"] == 0
 
 
 @pytest.mark.parametrize("rule", ["scaled", "damped", "exact"])
