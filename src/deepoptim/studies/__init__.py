@@ -22,7 +22,8 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   :func:`mean_spread`, :func:`spread_phrase`, :func:`seeds_phrase`,
   :func:`machine_phrase`), and the sentences of
   the chapters built from them: :mod:`~deepoptim.studies.part1_verdicts` for Part I,
-  :mod:`~deepoptim.studies.part2_debiasing` and :mod:`~deepoptim.studies.part2_heads` for
+  :mod:`~deepoptim.studies.part2_forgetting`, :mod:`~deepoptim.studies.part2_debiasing`
+  and :mod:`~deepoptim.studies.part2_heads` for
   Part II (with their experiment code), :mod:`~deepoptim.studies.part3` for Part III,
   :mod:`~deepoptim.studies.part4_continuation` and :mod:`~deepoptim.studies.part4_sequential2d`
   for Part IV (with their experiment code),
@@ -68,6 +69,17 @@ from deepoptim.studies.part2_debiasing import (
     pair_sentences,
     probe_verdict,
     seat_table,
+)
+from deepoptim.studies.part2_forgetting import (
+    FirstTask,
+    TaskSequence,
+    TaskSplits,
+    best_importance,
+    points_phrase,
+    search_distribution,
+    split_tokens,
+    tradeoff_sentence,
+    tradeoff_verdict,
 )
 from deepoptim.studies.part2_heads import (
     PAPER_HEAD,
@@ -206,11 +218,14 @@ __all__ = [
     "CachedTokens",
     "Comparison",
     "CurvedPath",
+    "FirstTask",
     "Problem",
     "Reconstruction",
     "ReferenceSaLSa",
     "Runs",
     "SequenceClassifier",
+    "TaskSequence",
+    "TaskSplits",
     "TopEncoder",
     "accuracy_kept_verdict",
     "agreement_phrase",
@@ -222,6 +237,7 @@ __all__ = [
     "batch_dependence",
     "batch_mixing_phrase",
     "batched_products_sentence",
+    "best_importance",
     "best_lr_runs",
     "better_than_baselines",
     "bias_change_verdict",
@@ -289,6 +305,7 @@ __all__ = [
     "path_error_phrase",
     "patterns_verdict",
     "penalty_effect_phrase",
+    "points_phrase",
     "predictor_errors",
     "probe_verdict",
     "products_phrase",
@@ -309,6 +326,7 @@ __all__ = [
     "run_grid",
     "run_reference",
     "search_cost_phrase",
+    "search_distribution",
     "search_heads",
     "seat_table",
     "seed_spread_sentence",
@@ -323,6 +341,7 @@ __all__ = [
     "spatial_prior_verdict",
     "spectrum_shape",
     "speed_verdict",
+    "split_tokens",
     "spread_phrase",
     "squaring_verdict",
     "standardized_difference",
@@ -332,6 +351,8 @@ __all__ = [
     "suggest_head",
     "times_phrase",
     "trace_estimators_phrase",
+    "tradeoff_sentence",
+    "tradeoff_verdict",
     "train_head",
     "train_models",
     "tune_lr",
