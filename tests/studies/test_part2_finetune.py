@@ -170,11 +170,12 @@ def test_reach_phrase_and_sooner_both_ways():
     assert studies.sooner_word(math.nan, 20) == "not compared with"
 
 
-def test_sooner_verdict_counts_strictly_sooner_methods():
-    assert studies.sooner_verdict({"a": 10, "b": 15}, 20) == "agrees"
-    assert studies.sooner_verdict({"a": 10, "b": 20}, 20) == "partly"  # a tie is not sooner
-    assert studies.sooner_verdict({"a": 30, "b": math.inf}, 20) == "disagrees"
-    assert studies.sooner_verdict({"a": 30}, math.inf) == "agrees"
-    assert studies.sooner_verdict({"a": math.nan}, 20) == "not measured"
-    assert studies.sooner_verdict({"a": 10}, math.nan) == "not measured"
-    assert studies.sooner_verdict({}, 20) == "not measured"
+def test_sooner_verdict_counts_strictly_sooner_pairs():
+    assert studies.sooner_verdict([(10, 20), (15, 20)]) == "agrees"
+    assert studies.sooner_verdict([(10, 20), (20, 20)]) == "partly"  # a tie is not sooner
+    assert studies.sooner_verdict([(30, 20), (math.inf, 20)]) == "disagrees"
+    assert studies.sooner_verdict([(math.inf, math.inf)]) == "disagrees"
+    assert studies.sooner_verdict([(30, math.inf)]) == "agrees"
+    assert studies.sooner_verdict([(math.nan, 20)]) == "not measured"
+    assert studies.sooner_verdict([(10, math.nan)]) == "not measured"
+    assert studies.sooner_verdict([]) == "not measured"

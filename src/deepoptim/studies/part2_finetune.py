@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from .._checks import check_choice, check_in_range, check_int_at_least
-from ..data.text import Tokens, TokenizedSplits
+from ..data.text import TokenizedSplits, Tokens
 from ..experiment import seed_everything
 from ..models import SentenceClassifier, SentenceHead
 from ..optim import PLASLS, SLS, AdamSLS, split_encoder
@@ -224,12 +224,12 @@ def sooner_word(at: float, baseline: float) -> str:
     return "sooner than" if at < baseline else "later than"
 
 
-def sooner_verdict(reached: Mapping[str, float], baseline: float) -> str:
-    """The claim "the line searches reach good accuracy in fewer steps than Adam": of the
-    methods' first reaches (``reached``, by name) the share strictly before the baseline's
-    (:func:`share_verdict`); a tie is not sooner. "not measured" when a value is NaN or none
-    is given."""
-    values = [float(at) for at in reached.values()]
-    if not values or math.isnan(baseline) or any(math.isnan(at) for at in values):
+def sooner_verdict(pairs: Sequence[tuple[float, float]]) -> str:
+    """The claim "the line searches reach good accuracy in fewer steps than Adam", from pairs
+    ``(method, baseline)`` of first reaches (:func:`first_reach`, one pair per method and
+    task): the share of pairs where the method is strictly sooner (:func:`share_verdict`; a
+    tie is not sooner). "not measured" when a value is NaN or no pair is given."""
+    pairs = [(float(at), float(baseline)) for at, baseline in pairs]
+    if not pairs or any(math.isnan(value) for pair in pairs for value in pair):
         return _NOT_MEASURED
-    return share_verdict(sum(at < baseline for at in values), len(values))
+    return share_verdict(sum(at < baseline for at, baseline in pairs), len(pairs))
