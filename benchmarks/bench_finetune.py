@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import cProfile
+import io
 import math
 import pstats
 import time
@@ -108,22 +109,9 @@ def profile(encoder: torch.nn.Module, task: studies.FineTuningTask, num_classes:
     batches = [next(stream) for _ in range(steps)]
     profiler = cProfile.Profile()
     profiler.runcall(runner.run_block, batches)
-    stats = pstats.Stats(profiler)
-    stats.sort_stats("tottime")
-    lines: list[str] = []
-    stats.stream = _Lines(lines)
-    stats.print_stats(top)
-    return "\n".join(line for line in lines if line.strip())
-
-
-class _Lines:
-    """A write-only stream that keeps the lines pstats prints."""
-
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-
-    def write(self, text: str) -> None:
-        self.lines.extend(text.splitlines())
+    buffer = io.StringIO()
+    pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(top)
+    return "\n".join(line for line in buffer.getvalue().splitlines() if line.strip())
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -1,4 +1,5 @@
-"""The fine-tuning step benchmark runs in quick mode and gives finite ratios (no timing asserted)."""
+"""The fine-tuning step benchmark runs in quick mode and gives finite ratios (no timing
+asserted)."""
 
 from __future__ import annotations
 

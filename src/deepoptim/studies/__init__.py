@@ -23,7 +23,8 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   :func:`machine_phrase`), and the sentences of
   the chapters built from them: :mod:`~deepoptim.studies.part1_verdicts` for Part I,
   :mod:`~deepoptim.studies.part2_debiasing`, :mod:`~deepoptim.studies.part2_heads` and
-  :mod:`~deepoptim.studies.part2_finetune` for Part II (with their experiment code), :mod:`~deepoptim.studies.part3` for Part III,
+  :mod:`~deepoptim.studies.part2_finetune` for Part II (with their experiment code),
+  :mod:`~deepoptim.studies.part3` for Part III,
   :mod:`~deepoptim.studies.part4_continuation` and :mod:`~deepoptim.studies.part4_sequential2d`
   for Part IV (with their experiment code),
   :mod:`~deepoptim.studies.part5` for Part V;
