@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
 from collections.abc import Callable
 
@@ -40,7 +39,7 @@ import torch.nn.functional as F
 from deepoptim import data, models
 from deepoptim.optim import PLASLS, SLS, AdamSLS, KenSLS, SaLSa, loss_only, split_parameters
 from deepoptim.train import make_closure, minibatches
-from timing import quartiles
+from timing import PassCounter, floor_rows, floor_table, forward_seconds, rotating_blocks
 
 OPTIMIZERS: dict[str, Callable[[torch.nn.Module], torch.optim.Optimizer]] = {
     "Adam": lambda model: torch.optim.Adam(model.parameters(), lr=1e-2),
@@ -53,21 +52,6 @@ OPTIMIZERS: dict[str, Callable[[torch.nn.Module], torch.optim.Optimizer]] = {
 }
 
 
-class Counter:
-    """Forward and backward passes of a model, counted by hooks."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.forwards = self.backwards = 0
-        model.register_forward_pre_hook(self._forward)
-        next(model.parameters()).register_post_accumulate_grad_hook(self._backward)
-
-    def _forward(self, *_):
-        self.forwards += 1
-
-    def _backward(self, *_):
-        self.backwards += 1
-
-
 class Runner:
     """One optimizer on its own model copy, stepping through the shared batches."""
 
@@ -75,7 +59,7 @@ class Runner:
         torch.manual_seed(seed)
         self.model = models.build_model("cnn1d")
         self.optimizer = OPTIMIZERS[name](self.model)
-        self.counter = Counter(self.model)
+        self.counter = PassCounter(self.model)
         self.mnist = mnist
         self.block_times: list[float] = []
         self.steps = 0
@@ -95,14 +79,8 @@ class Runner:
 
 def time_forward(runner: Runner, batches: list[torch.Tensor]) -> float:
     """Seconds of one loss-only forward pass (closure included), without counting it."""
-    closures = [runner.closure(index) for index in batches]
-    before = runner.counter.forwards
-    started = time.perf_counter()
-    for closure in closures:
-        loss_only(closure)
-    elapsed = (time.perf_counter() - started) / len(batches)
-    runner.counter.forwards = before
-    return elapsed
+    closures = iter([runner.closure(index) for index in batches])
+    return forward_seconds(lambda: loss_only(next(closures)), len(batches), runner.counter)
 
 
 def measure(steps: int, block: int, seed: int = 0) -> list[dict]:
@@ -110,44 +88,13 @@ def measure(steps: int, block: int, seed: int = 0) -> list[dict]:
     mnist = data.mnist1d()
     runners = {name: Runner(name, mnist, seed) for name in OPTIMIZERS}
     stream = minibatches(mnist.num_train, 100, torch.Generator().manual_seed(seed))
-    forward_times = []
-    names = list(runners)
-    for round_index in range(max(1, steps // block)):
-        batches = [next(stream) for _ in range(block)]
-        order = names[round_index % len(names):] + names[:round_index % len(names)]
-        for name in order:
-            runners[name].run_block(batches)
-        forward_times.append(time_forward(runners["Adam"], batches))
-    adam = runners["Adam"].block_times
-    rows = []
-    for name, runner in runners.items():
-        forwards = runner.counter.forwards / runner.steps
-        backwards = runner.counter.backwards / runner.steps
-        extra = forwards - runners["Adam"].counter.forwards / runners["Adam"].steps
-        ratios = [t / a for t, a in zip(runner.block_times, adam, strict=True)]
-        floors = [(a + extra * f) / a for a, f in zip(adam, forward_times, strict=True)]
-        to_floor = [r / f for r, f in zip(ratios, floors, strict=True)]
-        median, q1, q3 = quartiles(ratios)
-        floor_median, f1, f3 = quartiles(to_floor)
-        rows.append(dict(optimizer=name, ratio=median, ratio_q1=q1, ratio_q3=q3,
-                         fwd=forwards, bwd=backwards, extra_fwd=extra,
-                         floor=statistics.median(floors), vs_floor=floor_median,
-                         vs_floor_q1=f1, vs_floor_q3=f3,
-                         ms_per_step=1e3 * statistics.median(runner.block_times)))
-    return rows
-
-
-def render(rows: list[dict]) -> str:
-    """The results as a text table."""
-    lines = [f"{'optimizer':<13} {'ratio [IQR]':>20} {'fwd/step':>8} {'bwd/step':>8} "
-             f"{'floor':>6} {'vs floor [IQR]':>20} {'ms/step':>8}"]
-    for r in rows:
-        lines.append(
-            f"{r['optimizer']:<13} {r['ratio']:6.3f} [{r['ratio_q1']:5.3f},{r['ratio_q3']:6.3f}]"
-            f" {r['fwd']:8.3f} {r['bwd']:8.3f} {r['floor']:6.3f}"
-            f" {r['vs_floor']:6.3f} [{r['vs_floor_q1']:5.3f},{r['vs_floor_q3']:6.3f}]"
-            f" {r['ms_per_step']:8.3f}")
-    return "\n".join(lines)
+    forward_times = rotating_blocks({name: r.run_block for name, r in runners.items()},
+                                    lambda: next(stream),
+                                    lambda batches: time_forward(runners["Adam"], batches),
+                                    steps, block)
+    return floor_rows({name: r.block_times for name, r in runners.items()},
+                      {name: r.counter for name, r in runners.items()},
+                      {name: r.steps for name, r in runners.items()}, forward_times)
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -169,7 +116,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         torch.set_num_threads(threads)
     print(f"MNIST-1D CNN, batch 100, {steps} steps per optimizer in blocks of {block}, "
           f"{args.threads} thread(s); ratios to torch.optim.Adam (median [IQR] over blocks)")
-    print(render(rows))
+    print(floor_table(rows))
     assert all(math.isfinite(r["ratio"]) for r in rows)
     return rows
 

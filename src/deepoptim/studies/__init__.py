@@ -22,9 +22,10 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   :func:`mean_spread`, :func:`spread_phrase`, :func:`seeds_phrase`,
   :func:`machine_phrase`), and the sentences of
   the chapters built from them: :mod:`~deepoptim.studies.part1_verdicts` for Part I,
-  :mod:`~deepoptim.studies.part2_forgetting`, :mod:`~deepoptim.studies.part2_debiasing`
-  and :mod:`~deepoptim.studies.part2_heads` for
-  Part II (with their experiment code), :mod:`~deepoptim.studies.part3` for Part III,
+  :mod:`~deepoptim.studies.part2_finetune`, :mod:`~deepoptim.studies.part2_forgetting`,
+  :mod:`~deepoptim.studies.part2_debiasing` and :mod:`~deepoptim.studies.part2_heads` for
+  Part II (with their experiment code),
+  :mod:`~deepoptim.studies.part3` for Part III,
   :mod:`~deepoptim.studies.part4_continuation` and :mod:`~deepoptim.studies.part4_sequential2d`
   for Part IV (with their experiment code),
   :mod:`~deepoptim.studies.part5` for Part V;
@@ -69,6 +70,17 @@ from deepoptim.studies.part2_debiasing import (
     pair_sentences,
     probe_verdict,
     seat_table,
+)
+from deepoptim.studies.part2_finetune import (
+    FINETUNE_OPTIMIZERS,
+    FineTuningTask,
+    dev_split,
+    finetune,
+    finetune_optimizer,
+    first_reach,
+    reach_phrase,
+    sooner_verdict,
+    sooner_word,
 )
 from deepoptim.studies.part2_forgetting import (
     FirstTask,
@@ -209,6 +221,7 @@ __all__ = [
     "AUTOENCODER_WIDTHS",
     "COMPARISON_LR_GRID",
     "CONTINUATION_METHODS",
+    "FINETUNE_OPTIMIZERS",
     "GENDER_PAIRS",
     "METRICS",
     "PAPER_HEAD",
@@ -218,6 +231,7 @@ __all__ = [
     "CachedTokens",
     "Comparison",
     "CurvedPath",
+    "FineTuningTask",
     "FirstTask",
     "Problem",
     "Reconstruction",
@@ -253,6 +267,7 @@ __all__ = [
     "damped_share_phrase",
     "debias_top_layers",
     "density_for",
+    "dev_split",
     "direction_phrase",
     "diverged_phrase",
     "diverged_runs",
@@ -264,6 +279,9 @@ __all__ = [
     "exact_match_verdict",
     "exact_verdict",
     "expectation_phrase",
+    "finetune",
+    "finetune_optimizer",
+    "first_reach",
     "flatness_phrase",
     "flops_speed_phrase",
     "frequency_word",
@@ -313,6 +331,7 @@ __all__ = [
     "quadratic_model_phrase",
     "random_cosine_phrase",
     "reach_cell",
+    "reach_phrase",
     "reach_verdict",
     "relative_phrase",
     "relative_to",
@@ -337,6 +356,8 @@ __all__ = [
     "sizes_speed_verdict",
     "small_start_sentence",
     "smooth_convergence_phrase",
+    "sooner_verdict",
+    "sooner_word",
     "sparsity_claim",
     "spatial_prior_verdict",
     "spectrum_shape",
