@@ -112,6 +112,13 @@ from deepoptim.studies.part3 import (
     trace_estimators_phrase,
     weight_spike_phrase,
 )
+from deepoptim.studies.part3_nugan import (
+    GanRun,
+    coverage_verdict,
+    factor_phrase,
+    sharpness_verdict,
+    train_gan,
+)
 from deepoptim.studies.part4_continuation import (
     AUTOENCODER_WIDTHS,
     CONTINUATION_METHODS,
@@ -206,6 +213,7 @@ __all__ = [
     "CachedTokens",
     "Comparison",
     "CurvedPath",
+    "GanRun",
     "Problem",
     "Reconstruction",
     "ReferenceSaLSa",
@@ -234,6 +242,7 @@ __all__ = [
     "cost_verdict",
     "count_match_phrase",
     "count_phrase",
+    "coverage_verdict",
     "damped_share_phrase",
     "debias_top_layers",
     "density_for",
@@ -248,6 +257,7 @@ __all__ = [
     "exact_match_verdict",
     "exact_verdict",
     "expectation_phrase",
+    "factor_phrase",
     "flatness_phrase",
     "flops_speed_phrase",
     "frequency_word",
@@ -315,6 +325,7 @@ __all__ = [
     "seeds_phrase",
     "setup_comparison",
     "share_verdict",
+    "sharpness_verdict",
     "show",
     "sizes_speed_verdict",
     "small_start_sentence",
@@ -332,6 +343,7 @@ __all__ = [
     "suggest_head",
     "times_phrase",
     "trace_estimators_phrase",
+    "train_gan",
     "train_head",
     "train_models",
     "tune_lr",
