@@ -16,6 +16,7 @@ from deepoptim.studies import coverage_verdict, factor_phrase, sharpness_verdict
     ([4, 4], [7, 8], "disagrees"),
     ([8, 8], [8, 8], "untested: the plain GAN did not collapse either"),
     ([8], [8], "untested: the plain GAN did not collapse either"),
+    ([0, 0], [0, 0], "untested: neither method covered a mode in this run's steps"),
 ])
 def test_coverage_verdict(nugan, plain, verdict):
     sentence, words = coverage_verdict(nugan, plain, 8)
@@ -50,6 +51,7 @@ def test_sharpness_verdict_bad_threshold():
 @pytest.mark.parametrize("ratio, words", [
     (12.0, "12 times as large as the plain GAN's"),
     (1 / 3.5, "3.5 times smaller than the plain GAN's"),
+    (203.4, "203 times as large as the plain GAN's"),
     (1.05, "about the same as the plain GAN's"),
     (math.nan, "not measured against the plain GAN's"),
 ])

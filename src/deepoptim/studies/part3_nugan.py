@@ -115,8 +115,9 @@ def coverage_verdict(nugan: Sequence[float], plain: Sequence[float], total: int
     It agrees when NuGAN covers every mode in every seed and more modes on average than the
     plain GAN; partly when it covers more on average but not every mode; disagrees when it
     covers as many or fewer on average; it is untested when both cover every mode in every
-    seed (there was no collapse to avoid). Returns a sentence ("NuGAN covers 5.5 of 8 modes on
-    average, the plain GAN 8.0") and the verdict.
+    seed (there was no collapse to avoid) or neither covers any (neither has learnt the
+    data). Returns a sentence ("NuGAN covers 5.5 of 8 modes on average, the plain GAN 8.0")
+    and the verdict.
     """
     check_int_at_least("total", total, 1)
     mean_nugan, mean_plain = _mean(nugan), _mean(plain)
@@ -127,6 +128,8 @@ def coverage_verdict(nugan: Sequence[float], plain: Sequence[float], total: int
     nugan_all = all(float(n) == total for n in nugan)
     if nugan_all and all(float(n) == total for n in plain):
         return sentence, "untested: the plain GAN did not collapse either"
+    if mean_nugan == mean_plain == 0:
+        return sentence, "untested: neither method covered a mode in this run's steps"
     if mean_nugan > mean_plain:
         return sentence, "agrees" if nugan_all else "partly"
     return sentence, "disagrees"
@@ -165,6 +168,8 @@ def factor_phrase(ratio: float, reference: str, *, tolerance: float = 0.1) -> st
         raise ValueError(f"Invalid ratio value: {ratio!r} (a ratio of two positive values)")
     if abs(math.log(ratio)) <= math.log1p(tolerance):
         return f"about the same as {reference}"
+    factor = max(ratio, 1 / ratio)
+    text = f"{factor:.0f}" if factor >= 10 else f"{factor:.2g}"
     if ratio > 1:
-        return f"{ratio:.2g} times as large as {reference}"
-    return f"{1 / ratio:.2g} times smaller than {reference}"
+        return f"{text} times as large as {reference}"
+    return f"{text} times smaller than {reference}"
