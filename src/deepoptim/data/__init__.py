@@ -9,6 +9,7 @@ random number generators.
 from ._base import ClassificationData
 from ._cache import cache_dir
 from .digits import digits
+from .mixtures import grid25, ring8
 from .mnist1d import mnist1d
 from .published import mnist1d_published_accuracy
 from .text import (
@@ -40,10 +41,12 @@ __all__ = [
     "cache_dir",
     "digits",
     "gaussian_mixture",
+    "grid25",
     "mnist1d",
     "mnist1d_published_accuracy",
     "python_doc_passages",
     "quadratic",
+    "ring8",
     "rosenbrock",
     "rosenbrock_minimizer",
     "seat_sentences",

@@ -25,7 +25,7 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   :mod:`~deepoptim.studies.part2_finetune`, :mod:`~deepoptim.studies.part2_forgetting`,
   :mod:`~deepoptim.studies.part2_debiasing` and :mod:`~deepoptim.studies.part2_heads` for
   Part II (with their experiment code),
-  :mod:`~deepoptim.studies.part3` for Part III,
+  :mod:`~deepoptim.studies.part3` and :mod:`~deepoptim.studies.part3_nugan` for Part III,
   :mod:`~deepoptim.studies.part4_continuation` and :mod:`~deepoptim.studies.part4_sequential2d`
   for Part IV (with their experiment code),
   :mod:`~deepoptim.studies.part5` for Part V;
@@ -136,6 +136,13 @@ from deepoptim.studies.part3 import (
     trace_estimators_phrase,
     weight_spike_phrase,
 )
+from deepoptim.studies.part3_nugan import (
+    GanRun,
+    coverage_verdict,
+    factor_phrase,
+    sharpness_verdict,
+    train_gan,
+)
 from deepoptim.studies.part4_continuation import (
     AUTOENCODER_WIDTHS,
     CONTINUATION_METHODS,
@@ -233,6 +240,7 @@ __all__ = [
     "CurvedPath",
     "FineTuningTask",
     "FirstTask",
+    "GanRun",
     "Problem",
     "Reconstruction",
     "ReferenceSaLSa",
@@ -264,6 +272,7 @@ __all__ = [
     "cost_verdict",
     "count_match_phrase",
     "count_phrase",
+    "coverage_verdict",
     "damped_share_phrase",
     "debias_top_layers",
     "density_for",
@@ -279,6 +288,7 @@ __all__ = [
     "exact_match_verdict",
     "exact_verdict",
     "expectation_phrase",
+    "factor_phrase",
     "finetune",
     "finetune_optimizer",
     "first_reach",
@@ -352,6 +362,7 @@ __all__ = [
     "seeds_phrase",
     "setup_comparison",
     "share_verdict",
+    "sharpness_verdict",
     "show",
     "sizes_speed_verdict",
     "small_start_sentence",
@@ -374,6 +385,7 @@ __all__ = [
     "trace_estimators_phrase",
     "tradeoff_sentence",
     "tradeoff_verdict",
+    "train_gan",
     "train_head",
     "train_models",
     "tune_lr",
