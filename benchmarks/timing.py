@@ -14,6 +14,7 @@ counted by hooks on the model (:class:`PassCounter`).
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -134,3 +135,29 @@ def floor_table(rows: Iterable[dict]) -> str:
             f" {r['vs_floor']:6.3f} [{r['vs_floor_q1']:5.3f},{r['vs_floor_q3']:6.3f}]"
             f" {r['ms_per_step']:8.3f}")
     return "\n".join(lines)
+def block_size(fn: Callable[[], object], target: float = 0.05, limit: int = 100_000) -> int:
+    """How many calls of ``fn`` one timed sample needs to last at least ``target`` seconds
+    (``perf_counter`` resolves far less, but a sample that short is dominated by the machine's
+    jitter); at most ``limit``. Calls ``fn`` a few times to find out."""
+    fn()
+    count = 1
+    while (elapsed := seconds(fn, count)) < target and count < limit:
+        count = min(limit, max(2 * count, math.ceil(1.2 * count * target / max(elapsed, 1e-9))))
+    return count
+
+
+def ratios(times: dict[str, list[float]], numerator: str, denominator: str) -> list[float]:
+    """Per-round ratios ``times[numerator][i] / times[denominator][i]`` of :func:`alternate`'s
+    result (each round times both under the same load)."""
+    return [a / b for a, b in zip(times[numerator], times[denominator], strict=True)]
+
+
+def repeated(fn: Callable[[], object], count: int) -> Callable[[], None]:
+    """``fn`` called ``count`` times in a row, as one method of :func:`alternate` (a block of
+    calls timed as one sample; divide its seconds by ``count``)."""
+
+    def block() -> None:
+        for _ in range(count):
+            fn()
+
+    return block

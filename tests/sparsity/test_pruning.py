@@ -104,3 +104,30 @@ def test_invalid_inputs_name_the_value():
         sparsity.as_sequential(models.CNN1d())
     with pytest.raises(ValueError, match="grouped convolutions"):
         sparsity.unit_groups(nn.Sequential(nn.Conv1d(2, 4, 3, groups=2), nn.Conv1d(4, 1, 1)))
+
+
+def test_fused_inference_network_equals_the_evaluated_one():
+    """Batch norms folded into the convolutions, ReLUs moved after the pooling and channels-last
+    weights give the same outputs as the network in evaluation mode, pruned or not, and leave
+    it untouched."""
+    seq = cnn()
+    randomise_batch_norm(seq)
+    with torch.no_grad():
+        for tensor in sparsity.unit_groups(seq)[0]:  # three prunable filters
+            tensor[:3] = 0
+    seq.train()
+    x = torch.randn(5, 1, 8, 8, dtype=torch.float64)
+    before = [p.clone() for p in seq.state_dict().values()]
+    for net in (seq, sparsity.prune_sequential(seq)[0]):
+        fused = sparsity.fuse_for_inference(net)
+        assert [type(layer) for layer in fused] == [
+            nn.Conv2d, nn.MaxPool2d, nn.ReLU, nn.Conv2d, nn.MaxPool2d, nn.ReLU, nn.Flatten,
+            nn.Linear]
+        assert all(p.is_contiguous(memory_format=torch.channels_last if p.dim() == 4
+                                   else torch.contiguous_format) for p in fused.parameters())
+        with torch.no_grad():
+            torch.testing.assert_close(fused(x), net.eval()(x), rtol=1e-12, atol=1e-12)
+        net.train()
+    assert seq.training
+    for old, new in zip(before, seq.state_dict().values(), strict=True):
+        assert torch.equal(old, new)

@@ -66,12 +66,16 @@ Regularisers and constraints, per parameter group (``regularizer``, ``mu``, ``mu
   :math:`\operatorname{diag}(\tau_t)`, which keeps it in closed form (as GSparsity does). Box
   constraints are not combined with the group lasso (the problem is not separable).
 
-Cost: the step's temporaries (the proximal points, the curvature) live in persistent work
-buffers, one per device and dtype, as large as the largest tensor (twice that with the
-curvature proxy) or group-lasso group; no memory is allocated per step. An l1 step makes
-five passes over each tensor (the finiteness check, the momentum, :math:`x_t - v_t`, the
-prox in place, the update) and two more to count the zeros; ``torch.optim.SGD`` with
-momentum makes three (``benchmarks/bench_proxsgd.py`` times both).
+Cost: every pass over the parameters is one fused ``torch._foreach_*`` kernel over the
+parameters of a group that share a step count (all of them, unless some missed a gradient at
+some step), and the prox and the zero count run once over the flat work buffer that holds all
+their proximal points. The work buffers, one per device and dtype, are as large as the largest
+such set of parameters (twice that with the curvature proxy), allocated once; no memory is
+allocated per step. An l1 step makes five passes over the parameters (the finiteness check,
+the momentum, :math:`x_t - v_t`, the prox in place, the update) and two more to count the
+zeros (``count_zeros=False`` leaves them out); ``torch.optim.SGD`` with momentum makes three.
+The extra passes, not Python, set the step's cost on large models:
+``benchmarks/bench_proxsgd.py`` times the step against SGD's and the same ATen kernels alone.
 
 Parameters without a gradient are skipped (a group lasso group is then formed by the
 parameters that have one).
@@ -256,16 +260,25 @@ class ProxSGD(torch.optim.Optimizer):
         _check_hyperparameters(defaults)
         super().__init__(params, defaults)
         self._workspace: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
+        self._views: dict[tuple[int, ...], tuple[dict, list[torch.Tensor]]] = {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         for group in self.param_groups:  # state saved before the option existed
             group.setdefault("count_zeros", True)
         self.__dict__.setdefault("_workspace", {})
+        self.__dict__.setdefault("_views", {})
 
     def _scratch(self, like: list[torch.Tensor]) -> list[torch.Tensor]:
         """Views shaped like the tensors of ``like`` into the persistent work buffers, disjoint
-        from each other and valid until the next call (contents undefined)."""
+        from each other and valid until the next call (contents undefined). The tensors of one
+        device and dtype are laid out one after the other, in order (see :meth:`_spans`); the
+        views are cached per list of tensors."""
+        key = tuple(map(id, like))
+        cached = self._views.get(key)
+        if cached is not None and all(self._workspace.get(k) is buffer
+                                      for k, buffer in cached[0].items()):
+            return cached[1]
         need: dict[tuple[torch.device, torch.dtype], int] = {}
         for t in like:
             need[(t.device, t.dtype)] = need.get((t.device, t.dtype), 0) + t.numel()
@@ -275,11 +288,21 @@ class ProxSGD(torch.optim.Optimizer):
                 self._workspace[(device, dtype)] = torch.empty(size, device=device, dtype=dtype)
         views, offsets = [], dict.fromkeys(need, 0)
         for t in like:
-            key = (t.device, t.dtype)
-            start = offsets[key]
-            views.append(self._workspace[key][start:start + t.numel()].view(t.shape))
-            offsets[key] = start + t.numel()
+            where = (t.device, t.dtype)
+            start = offsets[where]
+            views.append(self._workspace[where][start:start + t.numel()].view(t.shape))
+            offsets[where] = start + t.numel()
+        self._views[key] = ({k: self._workspace[k] for k in need}, views)
         return views
+
+    def _spans(self, params: list[torch.Tensor], copies: int) -> list[list[torch.Tensor]]:
+        """Per device and dtype: the ``copies`` flat stretches of the work buffer that
+        ``_scratch(params * copies)`` laid out, each covering those parameters' views."""
+        sizes: dict[tuple[torch.device, torch.dtype], int] = {}
+        for p in params:
+            sizes[(p.device, p.dtype)] = sizes.get((p.device, p.dtype), 0) + p.numel()
+        return [[self._workspace[k][i * n:(i + 1) * n] for i in range(copies)]
+                for k, n in sizes.items()]
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group after validating its hyperparameters (defaults filled in) and its
@@ -307,15 +330,16 @@ class ProxSGD(torch.optim.Optimizer):
         step_sizes, rhos = [], []
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
-            eps_t, rho_t = self._advance(group, params)
+            buckets = self._advance(group, params)
+            eps_t, rho_t = buckets[0][:2] if buckets else (0.0, 0.0)
             step_sizes.append(eps_t)
             rhos.append(rho_t)
-            if not params:
-                continue
             if group["regularizer"] == "group_lasso":
-                self._group_update(group, params, counts)
-            else:
-                self._elementwise_update(group, params, counts)
+                if params:
+                    self._group_update(group, params, buckets, counts)
+                continue
+            for eps_t, _, bucket in buckets:
+                self._elementwise_update(group, eps_t, bucket, counts)
         diagnostics = {
             "step_size": step_sizes[0],
             "rho": rhos[0],
@@ -331,11 +355,14 @@ class ProxSGD(torch.optim.Optimizer):
         self.state[DIAGNOSTICS] = diagnostics
         return loss
 
-    def _advance(self, group: dict[str, Any], params: list[torch.Tensor]) -> tuple[float, float]:
-        """Update every parameter's momentum (and curvature) state; return the group's
-        :math:`(\\epsilon_t, \\rho_t)` of its first parameter (0, 0 without gradients)."""
-        schedule = (0.0, 0.0)
-        for index, p in enumerate(params):
+    def _advance(self, group: dict[str, Any], params: list[torch.Tensor]
+                 ) -> list[tuple[float, float, list[torch.Tensor]]]:
+        """Update the momentum (and curvature) state of every parameter with a gradient, with
+        one fused ``torch._foreach_*`` kernel per bucket of parameters that share a step count
+        (one bucket unless some parameters missed a gradient at some step). Returns the buckets
+        as :math:`(\\epsilon_t, \\rho_t, \\text{parameters})`, the first parameter's first."""
+        buckets: dict[int, list[torch.Tensor]] = {}
+        for p in params:
             state = self.state[p]
             if not state:
                 state["step"] = 0
@@ -343,77 +370,104 @@ class ProxSGD(torch.optim.Optimizer):
                 state["momentum_buffer"] = init.clone(memory_format=torch.preserve_format)
                 if group["adaptive"]:
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            eps_t, rho_t = _schedules(group, state["step"])
-            state["momentum_buffer"].lerp_(p.grad, rho_t)
+            buckets.setdefault(state["step"], []).append(p)
+        advanced = []
+        for t, bucket in buckets.items():
+            eps_t, rho_t = _schedules(group, t)
+            grads = [p.grad for p in bucket]
+            torch._foreach_lerp_(self._states(bucket, "momentum_buffer"), grads, rho_t)
             if group["adaptive"]:
-                beta = group["beta"]
-                state["exp_avg_sq"].mul_(beta).addcmul_(p.grad, p.grad, value=1 - beta)
-            state["step"] += 1
-            if index == 0:
-                schedule = (eps_t, rho_t)
-        return schedule
+                squares = self._states(bucket, "exp_avg_sq")
+                torch._foreach_mul_(squares, group["beta"])
+                torch._foreach_addcmul_(squares, grads, grads, value=1 - group["beta"])
+            for p in bucket:
+                self.state[p]["step"] = t + 1
+            advanced.append((eps_t, rho_t, bucket))
+        return advanced
 
-    def _curvature(self, group: dict[str, Any], p: torch.Tensor, out: torch.Tensor
-                   ) -> torch.Tensor:
-        """:math:`\\tau_t` of one adaptive parameter (its step already counted), into ``out``."""
-        state = self.state[p]
-        correction = math.sqrt(1 - group["beta"] ** state["step"])
-        return torch.sqrt(state["exp_avg_sq"], out=out).div_(correction).add_(group["eps"])
+    def _states(self, params: list[torch.Tensor], key: str) -> list[torch.Tensor]:
+        return [self.state[p][key] for p in params]
 
-    def _elementwise_update(self, group: dict[str, Any], params: list[torch.Tensor],
-                            counts: _ZeroCounts) -> None:
-        """:math:`x \\leftarrow x + \\epsilon_t(\\hat x - x)` with an elementwise prox."""
-        regularizer, bounds = group["regularizer"], group["bounds"]
-        for p in params:
-            state = self.state[p]
-            eps_t, _ = _schedules(group, state["step"] - 1)
-            v, tau = state["momentum_buffer"], None
-            if group["adaptive"]:
-                tau, b = self._scratch([p, p])
-                self._curvature(group, p, tau)
-            if regularizer is None and bounds is None:  # prox = identity: x - eps v / tau
-                if tau is None:
-                    p.add_(v, alpha=-eps_t)
-                else:
-                    p.addcdiv_(v, tau, value=-eps_t)
-                continue
-            if tau is None:
-                (b,) = self._scratch([p])
+    def _curvature(self, group: dict[str, Any], params: list[torch.Tensor],
+                   out: list[torch.Tensor]) -> list[torch.Tensor]:
+        """:math:`\\tau_t` of adaptive parameters sharing a step count (already counted), into
+        ``out``."""
+        correction = math.sqrt(1 - group["beta"] ** self.state[params[0]]["step"])
+        for p, tau in zip(params, out, strict=True):
+            torch.sqrt(self.state[p]["exp_avg_sq"], out=tau)
+        torch._foreach_div_(out, correction)
+        torch._foreach_add_(out, group["eps"])
+        return out
+
+    def _proximal_base(self, params: list[torch.Tensor], bases: list[torch.Tensor],
+                       scales: list[torch.Tensor] | None) -> None:
+        """:math:`b = x_t - v_t / \\tau` of every parameter, written into ``bases``."""
+        for p, v, b, scale in zip(params, self._states(params, "momentum_buffer"), bases,
+                                  scales or [None] * len(params), strict=True):
+            if scale is None:
                 torch.sub(p, v, out=b)
             else:
-                torch.addcdiv(p, v, tau, value=-1, out=b)
-            x_hat = _elementwise_prox_(b, group, 1.0 if tau is None else tau)
-            p.lerp_(x_hat, eps_t)
-            if regularizer in _ELEMENTWISE_SPARSE and group["count_zeros"]:
-                counts.count_zeros_(x_hat)
+                torch.addcdiv(p, v, scale, value=-1, out=b)
+
+    def _elementwise_update(self, group: dict[str, Any], eps_t: float,
+                            params: list[torch.Tensor], counts: _ZeroCounts) -> None:
+        """:math:`x \\leftarrow x + \\epsilon_t(\\hat x - x)` with an elementwise prox, for
+        parameters sharing a step count."""
+        regularizer, bounds = group["regularizer"], group["bounds"]
+        momenta = self._states(params, "momentum_buffer")
+        work = self._scratch(params * 2 if group["adaptive"] else params)
+        bases, taus = work[:len(params)], None
+        if group["adaptive"]:
+            taus = self._curvature(group, params, work[len(params):])
+        if regularizer is None and bounds is None:  # prox = identity: x - eps v / tau
+            if taus is None:
+                torch._foreach_add_(params, momenta, alpha=-eps_t)
+            else:
+                torch._foreach_addcdiv_(params, momenta, taus, value=-eps_t)
+            return
+        self._proximal_base(params, bases, taus)
+        # the prox and the zero count run once over each flat stretch of the work buffer
+        spans = self._spans(params, 2 if taus else 1)
+        for span in spans:
+            _elementwise_prox_(span[0], group, span[1] if taus else 1.0)
+        torch._foreach_lerp_(params, bases, eps_t)
+        if regularizer in _ELEMENTWISE_SPARSE and group["count_zeros"]:
+            for span in spans:
+                counts.count_zeros_(span[0])
 
     def _group_update(self, group: dict[str, Any], params: list[torch.Tensor],
+                      buckets: list[tuple[float, float, list[torch.Tensor]]],
                       counts: _ZeroCounts) -> None:
         """:math:`x \\leftarrow x + \\epsilon_t(\\hat x - x)` with the group-lasso prox, the
         groups' scalar curvature being the mean of :math:`\\tau_t` over each group."""
         rows = group["group_by"] == "row"
         sizes = _group_sizes(params, rows)
-        b = self._scratch(params)
+        work = self._scratch(params * 2 if group["adaptive"] else params)
+        bases = work[:len(params)]
         scale: float | torch.Tensor = 1.0
-        if group["adaptive"]:  # the taus are formed in b's buffers, then overwritten
-            taus = [self._curvature(group, p, out) for p, out in zip(params, b, strict=True)]
-            scale = _group_mean(taus, sizes, rows)
-        for p, target in zip(params, b, strict=True):  # b = x - v / scale
-            v = self.state[p]["momentum_buffer"]
-            if isinstance(scale, torch.Tensor):
-                torch.addcdiv(p, v, _scale_of(scale, p, rows), value=-1, out=target)
-            else:
-                torch.sub(p, v, out=target)
-        norms = prox.group_norms_rows(b) if rows else prox.joint_norm(b).reshape(1)
+        scales = None
+        if group["adaptive"]:
+            tau_of = dict(zip(params, work[len(params):], strict=True))
+            for _, _, bucket in buckets:
+                self._curvature(group, bucket, [tau_of[p] for p in bucket])
+            scale = _group_mean(list(tau_of.values()), sizes, rows)
+            scales = [_scale_of(scale, p, rows) for p in params]
+        self._proximal_base(params, bases, scales)
+        norms = prox.group_norms_rows(bases) if rows else prox.joint_norm(bases).reshape(1)
         factor = prox.group_shrinkage(norms, _group_weight(group, sizes) / scale)
         zero = factor == 0
         counts.zero_groups += int(zero.sum())
         counts.groups += zero.numel()
         counts.zero_coords += int((zero.to(sizes.dtype) * sizes).sum())
         counts.coords += sum(p.numel() for p in params)
-        for p, target in zip(params, b, strict=True):  # x + eps (factor * b - x)
-            eps_t, _ = _schedules(group, self.state[p]["step"] - 1)
-            p.lerp_(target.mul_(_scale_of(factor, p, True) if rows else factor[0]), eps_t)
+        if rows:
+            for b in bases:
+                b.mul_(_scale_of(factor, b, True))
+        else:
+            torch._foreach_mul_(bases, factor[0])
+        target = dict(zip(params, bases, strict=True))
+        for eps_t, _, bucket in buckets:
+            torch._foreach_lerp_(bucket, [target[p] for p in bucket], eps_t)
 
     # ------------------------------------------------------------------ inspection
 

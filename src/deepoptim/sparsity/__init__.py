@@ -2,7 +2,7 @@
 around the optimizer.
 
 - ``pruning``: filter/neuron groups of sequential networks, their removal into a genuinely
-  smaller ``nn.Sequential``, sparsity by threshold, FLOP counts;
+  smaller ``nn.Sequential`` (and its folded inference form), sparsity by threshold, FLOP counts;
 - ``search``: operation-level group sparsity on the cell-based search space
   (``deepoptim.models.cells``): groups across cells, the found architecture, its pruned network,
   random baselines;
@@ -18,6 +18,7 @@ from .pruning import (
     PrunedUnits,
     as_sequential,
     count_flops,
+    fuse_for_inference,
     prune_sequential,
     threshold_sparsity,
     unit_groups,
@@ -41,6 +42,7 @@ __all__ = [
     "binarize",
     "count_flops",
     "found_architecture",
+    "fuse_for_inference",
     "operation_norms",
     "operation_param_groups",
     "penalized_loss",

@@ -16,6 +16,14 @@ Proximal training with a group lasso over these groups (:class:`deepoptim.optim.
 zero; because its step moves only part of the way to the proximal point, their norms become
 small rather than exactly zero, hence the threshold (GSparsity uses :math:`10^{-5}`).
 
+For inference, :func:`fuse_for_inference` folds every evaluation-mode batch norm into the
+convolution or linear layer before it (:math:`W' = \\gamma W / \\sqrt{\\sigma^2 + \\epsilon}`,
+:math:`b' = \\gamma (b - m) / \\sqrt{\\sigma^2 + \\epsilon} + \\beta`) and applies a ReLU
+after the max-pooling that follows it rather than before (the two commute, ReLU being
+non-decreasing), so that it touches a quarter of the values: two passes over the activations
+fewer per block, whose cost scales with the kept channels only, not with the FLOPs; its
+convolutions work in the channels-last memory format.
+
 Costs: :func:`count_flops` counts the multiply-accumulates of convolutions and linear layers
 (2 FLOPs each), the dominant cost; :func:`deepoptim.models.count_parameters` counts parameters.
 Source: "GSparsity: Unifying Network Pruning and Neural Architecture Search by Group Sparsity"
@@ -40,6 +48,7 @@ __all__ = [
     "PrunedUnits",
     "as_sequential",
     "count_flops",
+    "fuse_for_inference",
     "prune_sequential",
     "threshold_sparsity",
     "unit_groups",
@@ -228,6 +237,43 @@ def prune_sequential(seq: nn.Sequential, threshold: float = 0.0
         elif isinstance(layer, _NORMS) and current is not None:
             _slice_outputs(layer, current[0])
     return pruned, PrunedUnits(kept=kept, original=original)
+
+
+@torch.no_grad()
+def fuse_for_inference(seq: nn.Sequential) -> nn.Sequential:
+    """An evaluation-mode copy of ``seq`` with every batch norm that follows a convolution or
+    linear layer folded into it, and every ``ReLU`` directly before a max-pooling moved after
+    it, its 4-D weights in the channels-last memory format (which the layers' outputs then
+    follow: a CPU's max-pooling is many times faster on it than on the default layout). The
+    outputs equal those of ``seq.eval()`` (up to rounding); ``seq`` is not modified.
+    For inference only: the folded statistics no longer update."""
+    _check_chain(seq)
+    layers = list(copy.deepcopy(seq).eval())
+    fused: list[nn.Module] = []
+    for layer in layers:
+        previous = fused[-1] if fused else None
+        if isinstance(layer, _NORMS) and isinstance(previous, _PRODUCERS) \
+                and layer.track_running_stats:
+            _fold_norm(previous, layer)
+        elif isinstance(layer, (nn.MaxPool1d, nn.MaxPool2d)) and isinstance(previous, nn.ReLU):
+            fused[-1:] = [layer, previous]
+        else:
+            fused.append(layer)
+    return nn.Sequential(*fused).eval().to(memory_format=torch.channels_last)
+
+
+def _fold_norm(producer: nn.Module, norm: nn.Module) -> None:
+    """Fold an evaluation-mode batch norm into the producer before it, in place."""
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.affine:
+        scale = scale * norm.weight
+    bias = producer.bias if producer.bias is not None else torch.zeros_like(norm.running_mean)
+    shift = (bias - norm.running_mean) * scale
+    if norm.affine:
+        shift = shift + norm.bias
+    weight = producer.weight * scale.reshape(-1, *([1] * (producer.weight.dim() - 1)))
+    producer.weight = nn.Parameter(weight.contiguous(), requires_grad=False)
+    producer.bias = nn.Parameter(shift.contiguous(), requires_grad=False)
 
 
 @torch.no_grad()
