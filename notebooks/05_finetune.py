@@ -370,6 +370,11 @@ glue("steps_verdict", steps_verdict, display=False)
 glue("forwards_verdict", forwards_verdict, display=False)
 glue("adam_forwards", studies.joined([f"{adam_forwards[label]:.0f}" for label in tokens]),
      display=False)
+glue("per_seed_text", "; ".join(
+    (f"on the {label}: " if len(tokens) > 1 else "") + studies.joined([
+        f"{NAMES[name]} " + studies.joined([f"{acc:.1%}" for acc in runs["test_acc"]])
+        for name, runs in final[final["task"] == label].groupby("config", sort=False)])
+    for label in tokens), display=False)
 
 # %% [markdown]
 # **Steps.** With the target set to {glue:text}`target_text`, Adam gets there
@@ -382,7 +387,7 @@ glue("adam_forwards", studies.joined([f"{adam_forwards[label]:.0f}" for label in
 #
 # **Final accuracy.** After {glue:text}`steps` steps ADAMSLS's test accuracy
 # {glue:text}`adamsls_final_phrase` (a difference beyond two standard errors counts as
-# clear).
+# clear). The seeds one by one, final test accuracy: {glue:text}`per_seed_text`.
 #
 # ## The paper's claims beside what we measured
 #
