@@ -1,32 +1,33 @@
-"""Loss-surface throughput: deepoptim's batched grid evaluation against one-point loops.
+"""Loss-surface throughput: deepoptim's grid evaluation against one-point loops and loss-landscapes.
 
 Problem: the MNIST-1D MLP (40-100-100-10, 15,210 parameters, float32, eval mode) trained briefly
-with Adam; a fixed subset of ``--samples`` training samples; a ``--grid`` x ``--grid`` plane of
-random filter-normalised directions (41 x 41 = 1,681 points by default); cross-entropy only (no
-accuracy), one forward pass over the subset per point.
+with Adam; a fixed subset of ``--samples`` training samples; a ``--grid`` x ``--grid`` plane
+(21 x 21 by default) of random filter-normalised directions; cross-entropy only (no accuracy),
+one forward pass over the subset per point. One torch thread by default (``--threads``).
 
 Methods, timed alternately in one process (the order rotates every round):
 
-* ``batched``: :func:`deepoptim.landscape.loss_surface`, ``torch.func.functional_call`` under
-  ``torch.vmap`` over chunks of ``--chunk`` grid points (default: the library's, about
-  ``PAIRS_PER_CALL`` (point, sample) pairs per call);
-* ``loop``: the same function with ``method="loop"``: each point's parameters are written into
-  the model, which is then called (the usual landscape script);
-* ``loss-landscapes``: the PyPI package's ``random_plane`` with ``steps=--grid`` (the same number
-  of points, the same model and data; its own random filter-normalised directions, which do not
-  change the cost). A benchmark-only dependency: reported as missing and skipped if absent.
+* ``default``: :func:`deepoptim.landscape.loss_surface` as a user calls it (``method="auto"``:
+  batched on a GPU, and on a CPU for small forward passes; otherwise the loop);
+* ``batched``: ``method="batched"``, ``torch.func.functional_call`` under ``torch.vmap`` over
+  chunks of grid points (the library's default chunk);
+* ``loop``: ``method="loop"``: each point formed in a flat buffer, copied into the model's
+  parameters, and the model called;
+* ``loss-landscapes``: the PyPI package's ``planar_interpolation`` on the *same* directions and
+  grid extent and size (start at the grid's corner, ends one grid width along each
+  direction; its points are shifted by one step, which does not change the cost), its in-place
+  stepping through the model's parameters. A benchmark-only dependency: reported as missing
+  and skipped if absent.
 
-Reported: loss evaluations (grid points) per second per method, and the ratios batched / loop
-and batched / loss-landscapes per round, as median [q1, q3] over ``--repeats`` rounds. Quote
-ratios, not absolute times, on a shared machine.
+Reported: grid points per second per method, and the ratios of every method's rate to
+``default``'s (> 1: that method is faster), as median [q1, q3] over ``--repeats`` rounds.
 
-The floor: every method does the same arithmetic per point (a vmapped point costs the multiply-adds
-of a single one), dominated by the three matrix products of the forward pass. ``floor`` times
-exactly these products for one point (the subset through the three weight matrices, nothing
-else), alternating with the methods, and each method's rate is also given as a share of that
-floor's rate: a method at 100% would do nothing but the unavoidable matrix products. On a CPU
-batching can only remove what lies between a method and this floor (per-call overhead, poorly
-threaded small kernels); where the loop is already near it, no batching can make it much faster.
+The floor: every method does the same arithmetic per point (a vmapped point costs the
+multiply-adds of a single one), dominated by the three matrix products of the forward pass.
+``floor`` times exactly these products for one point (the subset through the three weight
+matrices, nothing else), alternating with the methods, and each method's rate is also given as
+a share of that floor's rate: a method at 100% would do nothing but the unavoidable matrix
+products.
 
 Run: ``python benchmarks/bench_landscape.py [--quick] [--threads N] [--samples N] [--grid N]``.
 """
@@ -37,6 +38,7 @@ import argparse
 import importlib.metadata
 import importlib.util
 from collections.abc import Callable
+from copy import deepcopy
 
 import torch
 import torch.nn.functional as F
@@ -75,24 +77,34 @@ def methods_for(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, grid: 
                                               chunk_size=chunk, batch_size=batch,
                                               accuracy=False, method=method)
 
-    methods = {"batched": ours("batched"), "loop": ours("loop")}
+    methods = {"default": ours("auto"), "batched": ours("batched"), "loop": ours("loop")}
     if HAVE_LOSS_LANDSCAPES:
         import loss_landscapes
         import loss_landscapes.metrics
 
+        theta = landscape.flat_parameters(model)
+        width = float(axis[-1] - axis[0])
+
+        def model_at(point: torch.Tensor) -> torch.nn.Module:
+            copy = deepcopy(model)
+            torch.nn.utils.vector_to_parameters(point, copy.parameters())
+            return copy
+
+        start = model_at(theta + axis[0] * directions.sum(0))
+        ends = [model_at(theta + axis[0] * directions.sum(0) + width * d) for d in directions]
         metric = loss_landscapes.metrics.Loss(F.cross_entropy, x, y)
-        methods["loss-landscapes"] = lambda: loss_landscapes.random_plane(
-            model, metric, distance=1, steps=grid, normalization="filter", deepcopy_model=True)
+        methods["loss-landscapes"] = lambda: loss_landscapes.planar_interpolation(
+            start, *ends, metric, steps=grid, deepcopy_model=True)
     return methods
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, object]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds), for tests")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: as is)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--samples", type=int, nargs="+", default=[50, 250, 1000],
                         help="sizes of the evaluation subset")
-    parser.add_argument("--grid", type=int, default=41, help="points per axis")
+    parser.add_argument("--grid", type=int, default=21, help="points per axis")
     parser.add_argument("--chunk", type=int, default=None,
                         help="grid points per vmap call (default: the library's)")
     parser.add_argument("--batch", type=int, default=None,
@@ -102,8 +114,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, object]]:
     args = parser.parse_args(argv)
     if args.quick:
         args.samples, args.grid, args.repeats, args.train_steps = [50], 5, 2, 10
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
     dataset = data.mnist1d()
     model = trained_mlp(dataset, args.train_steps)
     peer = (f"loss-landscapes {importlib.metadata.version('loss-landscapes')}"
@@ -124,11 +135,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, object]]:
         for name, values in rates.items():
             share = [v / f for v, f in zip(values, rates["floor"], strict=True)]
             print(f"  {name:16s} {show(values, 1)}   ({quartiles(share)[0]:.0%})")
-        for other in [name for name in methods if name != "batched"]:
-            ratio = [b / o for b, o in zip(rates["batched"], rates[other], strict=True)]
-            print(f"  batched / {other:16s} {show(ratio)}")
+        for other in [name for name in methods if name != "default"]:
+            ratio = [d / o for d, o in zip(rates["default"], rates[other], strict=True)]
+            print(f"  default / {other:16s} {show(ratio)}")
             rows.append({"samples": samples, "versus": other, "ratio": quartiles(ratio)[0],
-                         "ratios": ratio, "rate": quartiles(rates["batched"])[0]})
+                         "ratios": ratio, "rate": quartiles(rates["default"])[0]})
     return rows
 
 

@@ -758,7 +758,7 @@ def median_ratio(cache):
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
-op = curvature.HessianOperator(model, F.cross_entropy, x_sub, y_sub)
+op = curvature.HessianOperator(model, F.cross_entropy, x_sub, y_sub, cache=False)
 cached_op = curvature.HessianOperator(model, F.cross_entropy, x_sub, y_sub, cache=True)
 vector = torch.randn(op.dim, generator=torch.Generator().manual_seed(0)).to(exp.device)
 cached_op.matvec(vector)

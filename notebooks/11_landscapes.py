@@ -137,7 +137,7 @@ print(exp.describe())
 # \begin{aligned}
 # &\textbf{for } \text{each chunk } C = \{c^{(1)}, \dots, c^{(P)}\} \text{ of grid coordinates:}\\
 # &\quad \Theta \leftarrow \mathbf 1\,\theta_c^\top + C\,[\delta\;\eta]^\top
-#   \in \mathbb{R}^{P \times n} \quad \text{(formed in float64, cast to the model's dtype)}\\
+#   \in \mathbb{R}^{P \times n} \quad \text{(one fused multiply-add in the model's dtype)}\\
 # &\quad \textbf{for } \text{each data batch } B \subset S:\quad
 #   \big(L_B(\Theta_p)\big)_{p=1}^P \leftarrow \operatorname{vmap}_p\big[
 #   \ell\big(\operatorname{functional\_call}(f, \Theta_p, x_B), y_B\big)\big]\\
@@ -148,7 +148,10 @@ print(exp.describe())
 # No copy of the model is made and the model is never written to; at $c = 0$ the point is the
 # centre exactly. The arithmetic is that of the loop (one point costs the same multiply-adds
 # either way): batching removes per-call overhead and gives each kernel enough work for
-# several threads or a GPU.
+# several threads or a GPU. On a CPU that overhead matters only while one point's forward pass
+# is small, so the default (`method="auto"`) batches on a GPU, and on a CPU only for small
+# passes; otherwise it runs the loop, writing each point into the model and restoring the
+# parameters bit for bit afterwards.
 #
 # The code is `deepoptim.landscape`: its modules `directions` (normalisations, random,
 # eigenvector and PCA directions), `surface` (batched evaluation), `trajectory` (checkpoint

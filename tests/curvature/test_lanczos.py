@@ -165,3 +165,49 @@ def test_bad_arguments_are_rejected():
         cv.eigsh(op, block_size=2, start=one)
     with pytest.raises(ValueError, match="Invalid tol value"):
         cv.eigsh(op, tol=0.0)
+
+
+#: Five outliers above a bulk, like a trained network's Hessian.
+OUTLIERS = [10.0, 9.0, 8.5, 8.0, 7.7, *torch.linspace(0.0, 5.0, 295).tolist()]
+
+
+@pytest.mark.parametrize("tol", [1e-3, 1e-6, 1e-10])
+def test_eigsh_stops_at_the_first_step_that_meets_tol_on_a_diagonal_matrix(tol):
+    """On convergence each eigenvalue is within tol * max|theta| of the truth, and eigsh stops
+    at the first step whose top-5 residuals pass (Ritz values from lanczos, same start)."""
+    op = cv.MatrixOperator(torch.diag(torch.tensor(OUTLIERS, dtype=torch.float64)))
+    truth = torch.tensor(OUTLIERS[:5], dtype=torch.float64)
+    start = torch.randn(op.dim, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    result = cv.eigsh(op, 5, tol=tol, start=start)
+    assert result.converged
+    assert ((result.eigenvalues - truth).abs() <= tol * truth.max()).all()
+    passes = []
+    for steps in range(result.num_matvecs - 1, result.num_matvecs + 1):
+        values, residuals = cv.lanczos(op, start, steps).ritz_residuals()
+        passes.append(bool((residuals[0, -5:] <= tol * values[0].abs().max()).all()))
+    assert passes == [False, True]
+
+
+@pytest.mark.parametrize("spectrum", list(SPECTRA))
+def test_every_ritz_value_is_within_its_residual_of_an_eigenvalue(spectrum):
+    """The bound the stopping rule relies on, at every step of a run, for every Ritz value."""
+    values = torch.tensor(SPECTRA[spectrum], dtype=torch.float64)
+    result = cv.lanczos(planted(values, seed=2), torch.ones(len(values), dtype=torch.float64),
+                        40)
+    for steps in range(1, 41):
+        ritz, vectors = torch.linalg.eigh(result.tridiagonal()[0, :steps, :steps])
+        residuals = result.beta[0, steps - 1].abs() * vectors[-1].abs()
+        errors = (ritz.unsqueeze(1) - values).abs().amin(1)
+        assert (errors <= residuals + 1e-12).all(), steps
+
+
+def test_eigsh_equals_a_dense_eigendecomposition_in_float64():
+    op, truth = network_operator()
+    exact = torch.linalg.eigvalsh(truth)
+    for which, expected in (("LA", exact.flip(0)[:3]), ("SA", exact[:3])):
+        result = cv.eigsh(op, 3, which=which, tol=1e-12)
+        assert result.converged and result.num_matvecs < op.dim
+        assert ((result.eigenvalues - expected).abs() <= 1e-12 * exact.abs().max()).all()
+        vectors = result.eigenvectors
+        true_residuals = (vectors @ truth - result.eigenvalues.unsqueeze(1) * vectors).norm(dim=1)
+        torch.testing.assert_close(result.residuals, true_residuals, rtol=1e-5, atol=1e-13)

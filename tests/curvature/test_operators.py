@@ -41,6 +41,24 @@ def test_products_equal_the_dense_hessian(mlp_problem, batch_size, cache):
     torch.testing.assert_close(op @ vectors.T, truth @ vectors.T, rtol=0, atol=ATOL)
 
 
+@pytest.mark.parametrize("batch_size, cached", [(None, True), (40, True), (7, False)])
+def test_the_default_caches_exactly_when_the_subset_is_one_batch(mlp_problem, batch_size,
+                                                                 cached):
+    """By default one batch keeps its linearisation (the same graph every product builds), and
+    several batches do not; the default's products equal the dense Hessian after a change to
+    the model (the operator holds copies)."""
+    op = hessian_operator(mlp_problem, batch_size=batch_size)
+    assert op.cache is cached
+    vectors = random_vectors(3, op.dim)
+    truth = dense(mlp_problem)
+    op.matvec_batch(vectors)
+    assert all(c is not None for c in op._cached) is cached
+    with torch.no_grad():
+        for p in mlp_problem.model.parameters():
+            p.add_(1.0)
+    torch.testing.assert_close(op.matvec_batch(vectors), vectors @ truth, rtol=0, atol=ATOL)
+
+
 def test_the_whole_matrix_equals_the_dense_hessian(mlp_problem):
     op = hessian_operator(mlp_problem, batch_size=16, chunk_size=20)
     torch.testing.assert_close(cv.to_dense(op, chunk_size=25), dense(mlp_problem),

@@ -180,3 +180,22 @@ def test_bad_arguments_are_rejected():
     with pytest.raises(ValueError, match="Invalid train value"):
         loss_surface(dropout, problem.loss_fn, x, y, random_directions(dropout, 2), AXIS, AXIS,
                      train=True)
+
+
+@pytest.mark.parametrize("work, expected", [(0, "loop"), (10 ** 9, "batched")])
+def test_auto_chooses_by_the_work_of_one_point_on_a_cpu(monkeypatch, work, expected):
+    """``method="auto"`` runs the loop above the work threshold, the batched path below it,
+    and gives the surface of the method it ran."""
+    from deepoptim.landscape import surface as module
+
+    problem = mlp_problem()
+    directions = random_directions(problem.model, 2, seed=0)
+    args = (problem.model, problem.loss_fn, problem.inputs, problem.targets, directions,
+            AXIS, AXIS)
+    reference = loss_surface(*args, method=expected)
+    monkeypatch.setattr(module, "AUTO_BATCHED_WORK", work)
+    other = "_evaluate_batched" if expected == "loop" else "_evaluate_loop"
+    monkeypatch.setattr(module, other, lambda *a, **k: pytest.fail(f"auto ran {other}"))
+    auto = loss_surface(*args)
+    assert torch.equal(auto.loss, reference.loss)
+    assert torch.equal(auto.accuracy, reference.accuracy)

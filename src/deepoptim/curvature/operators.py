@@ -354,7 +354,11 @@ class HessianOperator(LinearOperator):
         cache: keep every batch's linearisation of the gradient between calls: every product
             after the first costs one backward pass of the gradient's graph instead of a
             forward and two backward passes, at the price of keeping the graphs of all batches
-            in memory.
+            in memory. Default (``None``): cache when the subset is one batch, where the kept
+            graph is the one every product builds anyway (no higher peak memory); with several
+            batches, cache only when asked, since ``batch_size`` is there to bound memory. The
+            operator copies parameters and buffers, so a cached linearisation is exactly the
+            uncached product.
 
     Vectors are flat, in ``named_parameters()`` order over the differentiated parameters;
     :meth:`unflatten` and :meth:`flatten` convert to and from dicts of parameter-shaped tensors.
@@ -364,7 +368,7 @@ class HessianOperator(LinearOperator):
                  targets: torch.Tensor, *, batch_size: int | None = None,
                  parameters: Sequence[str] | None = None, train: bool = False,
                  dtype: torch.dtype | None = None, chunk_size: int | None = None,
-                 vectorize: bool | None = None, cache: bool = False) -> None:
+                 vectorize: bool | None = None, cache: bool | None = None) -> None:
         _check_batch(0, (inputs, targets))
         if batch_size is not None:
             check_int_at_least("batch_size", batch_size, 1)
@@ -378,7 +382,8 @@ class HessianOperator(LinearOperator):
                      batches: Sequence[tuple[torch.Tensor, torch.Tensor]], *,
                      parameters: Sequence[str] | None = None, train: bool = False,
                      dtype: torch.dtype | None = None, chunk_size: int | None = None,
-                     vectorize: bool | None = None, cache: bool = False) -> HessianOperator:
+                     vectorize: bool | None = None, cache: bool | None = None
+                     ) -> HessianOperator:
         """The operator over a subset given as a sequence of ``(inputs, targets)`` batches.
 
         The batches may have different sizes; each is weighted by its size. The other
@@ -392,7 +397,7 @@ class HessianOperator(LinearOperator):
     def _build(self, model: nn.Module, loss_fn: LossFn,
                batches: list[tuple[torch.Tensor, torch.Tensor]],
                parameters: Sequence[str] | None, train: bool, dtype: torch.dtype | None,
-               chunk_size: int | None, vectorize: bool | None, cache: bool) -> None:
+               chunk_size: int | None, vectorize: bool | None, cache: bool | None) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if not callable(loss_fn):
@@ -413,7 +418,7 @@ class HessianOperator(LinearOperator):
         self.train = bool(train)
         self.chunk_size = chunk_size
         self.vectorize = _vectorize_on(self.device, vectorize)
-        self.cache = bool(cache)
+        self.cache = len(batches) == 1 if cache is None else bool(cache)
         self.point = point
         self.batches = [(x.to(dtype) if dtype is not None and x.is_floating_point() else x, y)
                         for x, y in checked]
@@ -456,16 +461,19 @@ class HessianOperator(LinearOperator):
                        for index, weight in enumerate(self.weights))
 
     def _apply(self, vectors: torch.Tensor) -> torch.Tensor:
-        result = torch.zeros_like(vectors)
         linearized = all(cached is not None for cached in self._cached)  # no forward pass
+        result = None
         with contextlib.nullcontext() if linearized else forward_mode(self.model, self.train):
             for index, weight in enumerate(self.weights):
                 linearization = (self._cached[index]
                                  or _Linearization(self.batch_loss(index), self.point))
                 if self.cache:
                     self._cached[index] = linearization
-                result.add_(linearization.apply(vectors, self.chunk_size, self.vectorize),
-                            alpha=weight)
+                products = linearization.apply(vectors, self.chunk_size, self.vectorize)
+                if result is None:
+                    result = products if weight == 1 else products.mul_(weight)
+                else:
+                    result.add_(products, alpha=weight)
         return result
 
     def __repr__(self) -> str:

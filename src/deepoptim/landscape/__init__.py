@@ -14,8 +14,9 @@ Everything works in the space of a model's trainable parameters, flattened in
   layers;
 * surfaces (``surface.py``): :func:`loss_surface` on a line or a plane and the primitive
   :func:`evaluate_points`, evaluated for chunks of grid points at once with
-  ``torch.func.functional_call`` and ``torch.vmap`` (``method="loop"`` is the one-point
-  reference); the result is a :class:`Surface`;
+  ``torch.func.functional_call`` and ``torch.vmap`` or one point after another
+  (``method="auto"`` picks the faster: batched on a GPU or for small forward passes); the
+  result is a :class:`Surface`;
 * trajectories (``trajectory.py``): :class:`CheckpointRecorder` (a ``callback`` for
   :func:`deepoptim.train.train`), :func:`project` (least squares, with the share of the path the
   plane explains) and :func:`path_grid`;
@@ -55,7 +56,15 @@ from .interpolation import (
 from .points import flat_parameters, parameters_at, parameters_of
 from .sharpness import SharpnessTracker
 from .spectra import spectra_at, spectrum_at
-from .surface import MAX_CHUNK, METHODS, PAIRS_PER_CALL, Surface, evaluate_points, loss_surface
+from .surface import (
+    AUTO_BATCHED_WORK,
+    MAX_CHUNK,
+    METHODS,
+    PAIRS_PER_CALL,
+    Surface,
+    evaluate_points,
+    loss_surface,
+)
 from .trajectory import CheckpointRecorder, Projection, path_grid, project
 
 __all__ = [
@@ -74,6 +83,7 @@ __all__ = [
     "pca_directions",
     "random_directions",
     # surfaces
+    "AUTO_BATCHED_WORK",
     "MAX_CHUNK",
     "METHODS",
     "PAIRS_PER_CALL",

@@ -10,24 +10,29 @@ plane) and coordinates :math:`c \in \mathbb{R}^k`, the surface is
 
 over a fixed data set :math:`S`, with the accuracy :math:`\frac{1}{|S|}\sum_i
 [\arg\max f_{\theta(c)}(x_i) = y_i]` beside it. The points :math:`\theta(c)` are formed in
-float64 and cast to the model's dtype, so the point at :math:`c = 0` is the centre exactly.
+the model's dtype by one fused multiply-add each, so the point at :math:`c = 0` is the centre
+exactly and no rounding accumulates from point to point.
 
-**Batched evaluation** (``method="batched"``, the default): the network is called as a function
-of its parameters (``torch.func.functional_call``) and ``torch.vmap`` maps it over a chunk of
+**Batched evaluation** (``method="batched"``): the network is called as a function of its
+parameters (``torch.func.functional_call``) and ``torch.vmap`` maps it over a chunk of
 ``chunk_size`` grid points at once: every layer of the chunk runs as one batched matrix product
 instead of ``chunk_size`` small ones, and no copy of the model is made. The data set is split
 into batches of ``batch_size`` samples (each weighted by its size, so the split does not change
 the result); memory grows as ``chunk_size * batch_size`` activations. By default a chunk holds
 about :data:`PAIRS_PER_CALL` (point, sample) pairs and at most :data:`MAX_CHUNK` points:
-``chunk_size = min(MAX_CHUNK, max(1, PAIRS_PER_CALL // batch))``, which on a CPU keeps every
-call large enough to amortise its overhead and its activations small enough for the caches;
-on a GPU larger chunks may pay. Batching removes per-call overhead, not arithmetic: on a CPU
-it pays when each point's forward pass is small (up to a few hundred samples of a small
-network), while with thousands of samples per batch the loop's matrix products already run
-near the processor's peak and ``method="loop"`` is as fast or faster
-(``benchmarks/bench_landscape.py`` measures both). ``method="loop"`` is the
-reference the batched path is tested against: it writes each point's parameters into the model
-and calls it, one point after another, as the usual landscape scripts do.
+``chunk_size = min(MAX_CHUNK, max(1, PAIRS_PER_CALL // batch))``.
+
+**The loop** (``method="loop"``): each point is formed in a flat buffer, copied into the
+model's parameters (one kernel each) and the model is called, one point after another, as the
+usual landscape scripts do; it is the reference the batched path is tested against.
+
+Batching removes per-call overhead, not arithmetic. On a GPU that overhead (kernel launches)
+dominates and batching pays; on a CPU it pays only while one point's forward pass is small:
+``benchmarks/bench_landscape.py`` measured it ahead of the loop for a 15k-parameter MLP on 20-50
+samples and behind it from about 100 samples on, where the loop's matrix products run near the
+processor's peak. The default ``method="auto"`` therefore batches on a GPU, and on a CPU only
+when a data batch's samples times the trainable parameters, a proxy for one point's
+multiply-adds, is at most :data:`AUTO_BATCHED_WORK`.
 
 The model is left as it was: the batched path never writes into it; the loop writes and then
 restores every parameter bit for bit; both restore every module's train/eval flag. By default
@@ -55,18 +60,20 @@ from deepoptim.curvature.evaluation import active_dropout, forward_mode
 
 from .points import check_vector, flat_parameters, parameters_of
 
-__all__ = ["MAX_CHUNK", "METHODS", "PAIRS_PER_CALL", "Surface", "evaluate_points", "loss_surface"]
+__all__ = ["AUTO_BATCHED_WORK", "MAX_CHUNK", "METHODS", "PAIRS_PER_CALL", "Surface",
+           "evaluate_points", "loss_surface"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-#: How grid points are evaluated: ``vmap`` over chunks of points, or one point at a time.
-METHODS = ("batched", "loop")
+#: How grid points are evaluated: ``vmap`` over chunks of points, one point at a time, or the
+#: one of the two expected to be faster (see the module docstring).
+METHODS = ("auto", "batched", "loop")
+#: ``method="auto"`` on a CPU batches while samples per batch times parameters is at most this.
+AUTO_BATCHED_WORK = 2 ** 20
 #: The default number of (grid point, sample) pairs per ``vmap`` call.
 PAIRS_PER_CALL = 16384
 #: The default largest number of grid points per ``vmap`` call.
 MAX_CHUNK = 64
-#: The loop forms this many points at once (then evaluates them one by one).
-_LOOP_BLOCK = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +156,12 @@ def _batch_result(outputs: torch.Tensor, targets: torch.Tensor, loss_fn: LossFn,
 
 
 class _Grid:
-    """The points :math:`\\theta_c + c D` of a batch of coordinates, in the model's layout."""
+    """The points :math:`\\theta_c + c D` of a batch of coordinates, in the model's layout.
+
+    Centre, directions and coordinates are held in the model's dtype; every point is one fused
+    multiply-add from them (``addmm`` / ``addmv``), so the point at :math:`c = 0` is the centre
+    exactly and each point carries its own rounding only (nothing accumulates across the grid).
+    """
 
     def __init__(self, model: nn.Module, center: torch.Tensor | None,
                  directions: torch.Tensor, coords: torch.Tensor) -> None:
@@ -159,8 +171,9 @@ class _Grid:
         self.dtype, self.device = first.dtype, first.device
         center = flat_parameters(model) if center is None else check_vector("center", center,
                                                                             dim)
-        self.directions = _check_directions(directions, dim).to(self.device, torch.float64)
-        self.center = center.to(self.device, torch.float64)
+        directions = _check_directions(directions, dim)
+        self.directions = directions.to(self.device, self.dtype)
+        self.center = center.to(self.device, self.dtype)
         if not isinstance(coords, torch.Tensor):
             coords = torch.as_tensor(coords, dtype=torch.float64)
         if coords.dim() == 1 and len(self.directions) == 1:
@@ -168,11 +181,15 @@ class _Grid:
         if coords.dim() != 2 or coords.shape[1] != len(self.directions) or len(coords) == 0:
             raise ValueError(f"Invalid coords value: shape {tuple(coords.shape)} (expected "
                              f"(P, {len(self.directions)}), one row per point)")
-        self.coords = coords.to(self.device, torch.float64)
+        self.coords = coords.to(self.device, self.dtype)
 
     def points(self, begin: int, end: int) -> torch.Tensor:
         """The flat points of rows ``begin:end``, ``(P, n)`` in the model's dtype."""
-        return (self.center + self.coords[begin:end] @ self.directions).to(self.dtype)
+        return torch.addmm(self.center, self.coords[begin:end], self.directions)
+
+    def point_into(self, index: int, out: torch.Tensor) -> torch.Tensor:
+        """The flat point of row ``index``, written into ``out`` ``(n,)``."""
+        return torch.addmv(self.center, self.directions.T, self.coords[index], out=out)
 
 
 def _evaluate_batched(model: nn.Module, grid: _Grid, batches, loss_fn: LossFn, accuracy: bool,
@@ -196,33 +213,37 @@ def _evaluate_batched(model: nn.Module, grid: _Grid, batches, loss_fn: LossFn, a
 
 def _evaluate_loop(model: nn.Module, grid: _Grid, batches, loss_fn: LossFn, accuracy: bool
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    named = {name: p for name, p in model.named_parameters() if p.requires_grad}
-    losses, correct = [], []
+    """One point after another: the point is formed in a flat buffer and copied into the
+    model's parameters (one kernel each), which are restored afterwards."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    buffer = torch.empty(sum(p.numel() for p in params), dtype=grid.dtype, device=grid.device)
+    views = [part.view_as(p) for part, p in zip(buffer.split([p.numel() for p in params]),
+                                                params, strict=True)]
+    losses, correct = [], []  # one entry per (point, data batch)
     try:
-        for begin in range(0, len(grid.coords), _LOOP_BLOCK):  # points formed a block at a time
-            block = unflatten(grid.points(begin, begin + _LOOP_BLOCK), grid.like)
-            for index in range(len(next(iter(block.values())))):
-                for name, value in block.items():
-                    named[name].copy_(value[index])
-                loss, hits = 0.0, 0.0
-                for x, y, weight in batches:
-                    batch_loss, batch_hits = _batch_result(model(x), y, loss_fn, accuracy)
-                    loss += weight * float(batch_loss)
-                    hits += float(batch_hits)
-                losses.append(loss)
-                correct.append(hits)
+        for index in range(len(grid.coords)):
+            grid.point_into(index, buffer)
+            torch._foreach_copy_(params, views)
+            for x, y, _ in batches:
+                outputs = model(x)
+                losses.append(loss_fn(outputs, y))
+                if accuracy:
+                    correct.append((outputs.argmax(dim=-1) == y).sum())
     finally:
-        for name, value in grid.like.items():
-            named[name].copy_(value)
-    return (torch.tensor(losses, dtype=torch.float64),
-            torch.tensor(correct, dtype=torch.float64))
+        torch._foreach_copy_(params, list(grid.like.values()))
+    weights = torch.tensor([weight for _, _, weight in batches], dtype=torch.float64,
+                           device=grid.device)
+    loss = torch.stack(losses).to(torch.float64).view(-1, len(batches)) @ weights
+    hits = (torch.stack(correct).to(torch.float64).view(-1, len(batches)).sum(1) if accuracy
+            else torch.zeros_like(loss))
+    return loss, hits
 
 
 def evaluate_points(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
                     targets: torch.Tensor, directions: torch.Tensor, coords: torch.Tensor, *,
                     center: torch.Tensor | None = None, batch_size: int | None = None,
                     chunk_size: int | None = None, train: bool = False, accuracy: bool = True,
-                    method: str = "batched") -> tuple[torch.Tensor, torch.Tensor | None]:
+                    method: str = "auto") -> tuple[torch.Tensor, torch.Tensor | None]:
     """Loss and accuracy at the points :math:`\\theta_c + \\sum_j c_j d_j` of ``coords``.
 
     Args:
@@ -239,7 +260,8 @@ def evaluate_points(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
         train: evaluate in train mode (see the module docstring).
         accuracy: also count correct predictions (``argmax`` of the outputs' last dimension
             against integer targets); ``False`` for other tasks.
-        method: ``"batched"`` or ``"loop"``.
+        method: ``"batched"``, ``"loop"`` or ``"auto"`` (batched on a GPU; on a CPU batched
+            while samples per batch times parameters is at most :data:`AUTO_BATCHED_WORK`).
 
     Returns:
         ``(loss, accuracy)``, each ``(P,)`` float64 (accuracy ``None`` if not asked).
@@ -259,6 +281,10 @@ def evaluate_points(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
     batches = _data_batches(inputs, targets, batch_size)
     if chunk_size is None:
         chunk_size = min(MAX_CHUNK, max(1, PAIRS_PER_CALL // len(batches[0][0])))
+    if method == "auto":
+        work = len(batches[0][0]) * grid.center.numel()
+        batched = grid.device.type != "cpu" or work <= AUTO_BATCHED_WORK
+        method = "batched" if batched else "loop"
     with torch.no_grad(), forward_mode(model, train):
         if method == "batched":
             loss, correct = _evaluate_batched(model, grid, batches, loss_fn, accuracy,
@@ -281,7 +307,7 @@ def loss_surface(model: nn.Module, loss_fn: LossFn, inputs: torch.Tensor,
                  y: Sequence[float] | None = None, *, center: torch.Tensor | None = None,
                  batch_size: int | None = None, chunk_size: int | None = None,
                  train: bool = False,
-                 accuracy: bool = True, method: str = "batched") -> Surface:
+                 accuracy: bool = True, method: str = "auto") -> Surface:
     """The loss (and accuracy) on a line (``y=None``, one direction) or a plane (two).
 
     ``x`` and ``y`` are the coordinates along the first and second direction; the plane is
