@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 
 from deepoptim import curvature, data, experiment, models, train
-from timing import alternate, show
+from timing import alternate, ratios, show
 
 K = 5
 TOLS = [0.3, 0.1, 0.03, 0.01, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5]
@@ -65,10 +65,6 @@ def _available(name: str) -> bool:
 
 HAVE_EIGENTHINGS = _available("hessian_eigenthings")
 HAVE_CURVLINOPS = _available("curvlinops")
-
-
-def ratios(times: dict[str, list[float]], numerator: str, denominator: str) -> list[float]:
-    return [a / b for a, b in zip(times[numerator], times[denominator], strict=True)]
 
 
 def trained_mlp(hidden: tuple[int, ...], dataset: data.ClassificationData, steps: int,
