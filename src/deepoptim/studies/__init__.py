@@ -24,8 +24,8 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   the chapters built from them: :mod:`~deepoptim.studies.part1_verdicts` for Part I,
   :mod:`~deepoptim.studies.part2_debiasing` and :mod:`~deepoptim.studies.part2_heads` for
   Part II (with their experiment code), :mod:`~deepoptim.studies.part3` for Part III,
-  :mod:`~deepoptim.studies.part4_continuation` and :mod:`~deepoptim.studies.part4_sequential2d`
-  for Part IV (with their experiment code),
+  :mod:`~deepoptim.studies.part4_continuation`, :mod:`~deepoptim.studies.part4_sequential2d`
+  and :mod:`~deepoptim.studies.part4_solo` for Part IV (with their experiment code),
   :mod:`~deepoptim.studies.part5` for Part V;
 * :mod:`~deepoptim.studies.display`: tables for readers (:func:`results_table`, :func:`show`);
 * :mod:`~deepoptim.studies.peers`: the authors' published SaLSa run through the same training
@@ -147,6 +147,14 @@ from deepoptim.studies.part4_sequential2d import (
     patterns_verdict,
     train_models,
 )
+from deepoptim.studies.part4_solo import (
+    PairTask,
+    fewer_parameters_verdict,
+    generate_texts,
+    generation_scores,
+    overhead_phrase,
+    text_bits,
+)
 from deepoptim.studies.part5 import (
     agreement_phrase,
     basis_gain_verdict,
@@ -206,6 +214,7 @@ __all__ = [
     "CachedTokens",
     "Comparison",
     "CurvedPath",
+    "PairTask",
     "Problem",
     "Reconstruction",
     "ReferenceSaLSa",
@@ -248,9 +257,12 @@ __all__ = [
     "exact_match_verdict",
     "exact_verdict",
     "expectation_phrase",
+    "fewer_parameters_verdict",
     "flatness_phrase",
     "flops_speed_phrase",
     "frequency_word",
+    "generate_texts",
+    "generation_scores",
     "growth_phrase",
     "gru_budget_sentence",
     "head_description",
@@ -283,6 +295,7 @@ __all__ = [
     "order_verdict",
     "orthogonality_phrase",
     "outlier_gap_phrase",
+    "overhead_phrase",
     "overhead_verdict",
     "pair_sentences",
     "paper_accuracy_verdict",
@@ -330,6 +343,7 @@ __all__ = [
     "step_scale_phrase",
     "steps_to_reach",
     "suggest_head",
+    "text_bits",
     "times_phrase",
     "trace_estimators_phrase",
     "train_head",

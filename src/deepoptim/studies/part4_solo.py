@@ -1,0 +1,163 @@
+r"""Chapter 22's (Solo-Connection against LoRA) fine-tuning runs and the sentences of its results.
+
+The pieces the chapter composes with :func:`deepoptim.train.fit`:
+
+* :class:`PairTask`: fine-tuning a causal byte-level model on prompt/text pairs
+  (:func:`~deepoptim.data.encode_pairs`), the loss the mean cross-entropy of the text's bytes
+  only, evaluated as :func:`text_bits` (bits per text byte) on held-out pairs;
+* :func:`generate_texts` (greedy texts for meaning representations) and :func:`generation_scores`
+  (BLEU, ROUGE-L, slot error rate).
+
+The verdicts map what was measured to words, covering both directions, ties and a missing
+value (NaN); each states its criterion:
+
+* :func:`fewer_parameters_verdict`: the paper's claim "Solo-Connection matches or beats LoRA
+  with fewer trainable parameters", judged against each LoRA arm separately;
+* :func:`overhead_phrase`: an inference cost per token relative to the frozen base's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._checks import check_int_at_least
+from ..data import E2EExample, PairBatch, prompt_ids, slot_error_rate, text_of
+from ..data.byte_pairs import EOS, IGNORE_INDEX
+from ..nlp import bleu, greedy_continue, rouge_l
+from ..train import Task
+from .verdicts import clear_difference, joined, relative_phrase, share_verdict
+
+__all__ = [
+    "PairTask",
+    "fewer_parameters_verdict",
+    "generate_texts",
+    "generation_scores",
+    "overhead_phrase",
+    "text_bits",
+]
+
+_NOT_MEASURED = "not measured"
+
+
+@torch.no_grad()
+def text_bits(model: nn.Module, batch: PairBatch, batch_size: int = 64) -> float:
+    """Mean cross-entropy of ``model`` on the scored (text and EOS) bytes of ``batch``, in
+    bits per byte; eval mode, the model's mode restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        total, count = 0.0, 0
+        for start in range(0, len(batch.inputs), batch_size):
+            inputs = batch.inputs[start : start + batch_size]
+            targets = batch.targets[start : start + batch_size]
+            logits = model(inputs)
+            total += float(F.cross_entropy(logits.flatten(0, 1), targets.flatten(),
+                                           reduction="sum"))
+            count += int((targets != IGNORE_INDEX).sum())
+    finally:
+        model.train(was_training)
+    return total / (count * math.log(2))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PairTask(Task):
+    """Fine-tuning on ``train`` pairs: batches of ``batch_size`` rows (a fresh permutation per
+    epoch), loss the mean cross-entropy over scored bytes; evaluated as ``dev_bits``
+    (:func:`text_bits` on ``dev``)."""
+
+    train: PairBatch
+    dev: PairBatch
+    batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        check_int_at_least("batch_size", self.batch_size, 1)
+
+    def batches(self, generator: torch.Generator) -> Iterator[PairBatch]:
+        n = len(self.train.inputs)
+        while True:
+            order = torch.randperm(n, generator=generator)
+            for start in range(0, n - self.batch_size + 1, self.batch_size):
+                index = order[start : start + self.batch_size]
+                yield PairBatch(self.train.inputs[index], self.train.targets[index])
+
+    def loss(self, model: nn.Module, batch: PairBatch) -> torch.Tensor:
+        logits = model(batch.inputs)
+        return F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
+
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        return {"dev_bits": text_bits(model, self.dev)}
+
+
+def generate_texts(model: nn.Module, examples: Sequence[E2EExample], max_new_tokens: int,
+             batch_size: int = 64) -> list[str]:
+    """The greedy text of ``model`` for each example's MR (prompt ``str(mr)`` + SEP, up to EOS
+    or ``max_new_tokens`` bytes)."""
+    prompts = [prompt_ids(str(example.mr)) for example in examples]
+    new = greedy_continue(model, prompts, max_new_tokens, stop=EOS, batch_size=batch_size)
+    return [text_of(ids) for ids in new]
+
+
+def generation_scores(examples: Sequence[E2EExample], texts: Sequence[str]) -> dict[str, float]:
+    """``bleu`` and ``rouge_l`` (0-100) against the examples' references and the slot error
+    rate ``ser`` (0-1) of ``texts``."""
+    references = [example.references for example in examples]
+    return {
+        "bleu": bleu(texts, references),
+        "rouge_l": rouge_l(texts, references),
+        "ser": slot_error_rate([example.mr for example in examples], texts),
+    }
+
+
+def fewer_parameters_verdict(
+    comparisons: Mapping[str, tuple[int, int, float]], *, better: str = "higher"
+) -> tuple[str, str]:
+    """The claim "Solo-Connection matches or beats LoRA with fewer trainable parameters".
+
+    ``comparisons`` maps each LoRA arm's name to ``(solo_params, lora_params, statistic)``:
+    the trainable parameters of the Solo arm compared with it (the best one, chosen on dev,
+    among those with fewer parameters than the LoRA arm) and Welch's statistic of (Solo -
+    LoRA) on the metric (``better``: ``"higher"`` for BLEU, ``"lower"`` for a loss). A
+    comparison holds when Solo has fewer parameters and is not clearly worse (within two
+    standard errors, :func:`clear_difference`). Returns a predicate for the text ("matches or
+    beats LoRA r=4 and LoRA r=8, but not LoRA r=1") and the verdict (:func:`share_verdict`;
+    "not measured" when no statistic is known).
+    """
+    if better not in ("higher", "lower"):
+        raise ValueError(f"Invalid better value: {better!r} (expected 'higher' or 'lower')")
+    if not comparisons:
+        raise ValueError("Invalid comparisons value: {} (give at least one LoRA arm)")
+    worse = "clearly lower" if better == "higher" else "clearly higher"
+    held, failed, unknown = [], [], []
+    for name, (solo_params, lora_params, statistic) in comparisons.items():
+        words = clear_difference(statistic)
+        if words == "unknown":
+            unknown.append(name)
+        elif solo_params < lora_params and words != worse:
+            held.append(name)
+        else:
+            failed.append(name)
+    if len(unknown) == len(comparisons):
+        return "could not be compared with LoRA (one seed)", _NOT_MEASURED
+    fewer = "with fewer trainable parameters"
+    text = f"matches or beats {joined(held)} {fewer}" if held else ""
+    if failed:
+        text += (f", but not {joined(failed)}" if held
+                 else f"does not match or beat {joined(failed)} {fewer}")
+    if unknown:
+        text += f" (unknown against {joined(unknown)})"
+    return text, share_verdict(len(held), len(held) + len(failed))
+
+
+def overhead_phrase(ratio: float) -> str:
+    """An inference time per token over the frozen base's, in words: "12% higher than the
+    base's", "the same as the base's", "not measured" (NaN)."""
+    words = relative_phrase(ratio, tolerance=0.02)
+    if words == "not measured":
+        return words
+    return "the same as the base's" if words == "the same" else f"{words} than the base's"
