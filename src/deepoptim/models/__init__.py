@@ -1,9 +1,10 @@
 """The small networks the book trains: the MNIST-1D baselines (logistic regression, MLP, 1-D CNN,
 bidirectional GRU), a batch-normalised CNN and a small ResNet for the 8x8 digits and a tiny
 vision transformer for both, the iterated block maps of Part IV (:class:`Sequential2D` and its
-skip blocks), the sentence models of Part II (all-MiniLM-L6-v2 loaded offline by
-:func:`load_minilm`, :class:`SentenceEncoder`, :class:`SentenceClassifier`, masked pooling and the
-searched classification heads of :mod:`.heads`), plus :func:`build_model` to create any of the
+skip blocks), the small byte-level :class:`GPT` that Part IV's adapters fine-tune, the sentence
+models of Part II (all-MiniLM-L6-v2 loaded offline by :func:`load_minilm`,
+:class:`SentenceEncoder`, :class:`SentenceClassifier`, masked pooling and the searched
+classification heads of :mod:`.heads`), plus :func:`build_model` to create any of the
 small networks by name and :func:`count_parameters`.
 Models only define architectures; they know nothing of data loading, optimizers or training.
 """
@@ -16,6 +17,15 @@ from .blocks import (
     count_effective_parameters,
 )
 from .classifiers import MLP, CNN1d, DigitsCNN, GRUClassifier, LogisticRegression
+from .gpt import (
+    GPT,
+    GPT_CONFIGS,
+    GPTConfig,
+    decode_bytes,
+    encode_bytes,
+    gpt_config,
+    greedy_generate,
+)
 from .heads import ConvBlocks, SentenceHead, TransformerBlocks, build_head
 from .minilm import SentenceClassifier, SentenceEncoder, load_minilm, minilm_path
 from .pooling import POOLINGS, Pooling, cls_pool, max_pool, mean_pool
@@ -33,6 +43,9 @@ __all__ = [
     "ConvBlocks",
     "Diagonal",
     "DigitsCNN",
+    "GPT",
+    "GPTConfig",
+    "GPT_CONFIGS",
     "GRUClassifier",
     "LogisticRegression",
     "LowRankLinear",
@@ -52,6 +65,10 @@ __all__ = [
     "cls_pool",
     "count_effective_parameters",
     "count_parameters",
+    "decode_bytes",
+    "encode_bytes",
+    "gpt_config",
+    "greedy_generate",
     "load_minilm",
     "max_pool",
     "mean_pool",
