@@ -6,16 +6,20 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from deepoptim.data import e2e_data, encode_pairs
 from deepoptim.studies import (
+    HeldOutTokenTask,
     PairTask,
+    crop,
     fewer_parameters_verdict,
     generate_texts,
     generation_scores,
     overhead_phrase,
     text_bits,
+    tune_then_repeat,
 )
 from deepoptim.train import fit
 
@@ -99,3 +103,51 @@ def test_overhead_phrase():
     assert overhead_phrase(1.01) == "the same as the base's"
     assert overhead_phrase(0.8) == "20% lower than the base's"
     assert overhead_phrase(math.nan) == "not measured"
+
+
+def test_crop_drops_only_trailing_padding_and_keeps_the_loss():
+    batch = encode_pairs(DATA.pairs("train")[:4], length=400)
+    cropped = crop(batch)
+    last = max(len(p) + len(t) + 1 for p, t in DATA.pairs("train")[:4])
+    assert cropped.inputs.shape[1] == last < 400
+    assert torch.equal(cropped.inputs, batch.inputs[:, :last])
+    assert text_bits(Uniform(), cropped) == text_bits(Uniform(), batch)
+
+
+def test_tune_then_repeat_keeps_the_first_seed_run_and_trains_the_rest_at_its_lr():
+    calls = []
+
+    def train(name, lr, seed):
+        calls.append((name, lr, seed))
+        loss = {"a": {0.1: 2.0, 1.0: 1.0}, "b": {0.1: 1.0, 1.0: math.nan}}[name][lr]
+        return f"{name}{lr}{seed}", {"dev": loss + seed}
+
+    best, sweep, runs = tune_then_repeat(train, ["a", "b"], [0.1, 1.0], [0, 5], "dev")
+    assert best == {"a": 1.0, "b": 0.1}  # NaN ranks last
+    assert len(sweep) == 4
+    assert [model for model, _ in runs] == ["a1.00", "a1.05", "b0.10", "b0.15"]
+    assert calls[4:] == [("a", 1.0, 5), ("b", 0.1, 5)]  # after the whole sweep
+    with pytest.raises(ValueError, match="Invalid lrs or seeds"):
+        tune_then_repeat(train, ["a"], [], [0], "dev")
+
+
+def test_held_out_token_task_evaluates_the_held_out_split_only():
+    from deepoptim.data.text import Tokens, TokenizedSplits
+
+    class Mean(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(1, 2)
+
+        def forward(self, ids, mask):
+            return self.linear((ids * mask).float().mean(dim=1, keepdim=True))
+
+    ids = torch.tensor([[1, 1], [5, 5], [1, 0]])
+    train = Tokens(ids, torch.ones_like(ids), torch.tensor([0, 1, 0]))
+    held_out = Tokens(ids[:1], torch.ones_like(ids[:1]), torch.tensor([1]))
+    model = Mean()
+    metrics = HeldOutTokenTask(TokenizedSplits(train, held_out), batch_size=2).evaluate(model)
+    assert set(metrics) == {"test_loss", "test_acc"}
+    with torch.no_grad():
+        logits = model(held_out.input_ids, held_out.attention_mask)
+    assert metrics["test_loss"] == pytest.approx(float(F.cross_entropy(logits, held_out.labels)))

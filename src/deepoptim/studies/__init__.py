@@ -148,12 +148,15 @@ from deepoptim.studies.part4_sequential2d import (
     train_models,
 )
 from deepoptim.studies.part4_solo import (
+    HeldOutTokenTask,
     PairTask,
+    crop,
     fewer_parameters_verdict,
     generate_texts,
     generation_scores,
     overhead_phrase,
     text_bits,
+    tune_then_repeat,
 )
 from deepoptim.studies.part5 import (
     agreement_phrase,
@@ -214,6 +217,7 @@ __all__ = [
     "CachedTokens",
     "Comparison",
     "CurvedPath",
+    "HeldOutTokenTask",
     "PairTask",
     "Problem",
     "Reconstruction",
@@ -243,6 +247,7 @@ __all__ = [
     "cost_verdict",
     "count_match_phrase",
     "count_phrase",
+    "crop",
     "damped_share_phrase",
     "debias_top_layers",
     "density_for",
@@ -349,6 +354,7 @@ __all__ = [
     "train_head",
     "train_models",
     "tune_lr",
+    "tune_then_repeat",
     "turn_phrase",
     "updates_phrase",
     "validation_split",

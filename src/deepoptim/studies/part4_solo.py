@@ -6,7 +6,14 @@ The pieces the chapter composes with :func:`deepoptim.train.fit`:
   (:func:`~deepoptim.data.encode_pairs`), the loss the mean cross-entropy of the text's bytes
   only, evaluated as :func:`text_bits` (bits per text byte) on held-out pairs;
 * :func:`generate_texts` (greedy texts for meaning representations) and :func:`generation_scores`
-  (BLEU, ROUGE-L, slot error rate).
+  (BLEU, ROUGE-L, slot error rate);
+* :func:`tune_then_repeat`: each arm's learning rate picked on a dev metric from the first
+  seed's runs, that seed's chosen run kept, the other seeds trained at the chosen rate;
+* :class:`HeldOutTokenTask`: sentence classification (a frozen encoder with an adapter and a
+  head) evaluated on its held-out split only.
+
+Batches are cut after their last scored position (:func:`crop`): a causal model's logits
+at a position never depend on later ones, so the cut changes no loss, only the cost.
 
 The verdicts map what was measured to words, covering both directions, ties and a missing
 value (NaN); each states its criterion:
@@ -20,7 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -30,19 +38,29 @@ from .._checks import check_int_at_least
 from ..data import E2EExample, PairBatch, prompt_ids, slot_error_rate, text_of
 from ..data.byte_pairs import EOS, IGNORE_INDEX
 from ..nlp import bleu, greedy_continue, rouge_l
-from ..train import Task
+from ..train import Task, TokenClassificationTask, evaluate
 from .verdicts import clear_difference, joined, relative_phrase, share_verdict
 
 __all__ = [
+    "HeldOutTokenTask",
     "PairTask",
+    "crop",
     "fewer_parameters_verdict",
     "generate_texts",
     "generation_scores",
     "overhead_phrase",
     "text_bits",
+    "tune_then_repeat",
 ]
 
 _NOT_MEASURED = "not measured"
+
+
+def crop(batch: PairBatch) -> PairBatch:
+    """``batch`` without the columns after its last scored target (all padding)."""
+    scored = (batch.targets != IGNORE_INDEX).any(dim=0).nonzero()
+    end = int(scored[-1]) + 1 if len(scored) else 1
+    return PairBatch(batch.inputs[:, :end], batch.targets[:, :end])
 
 
 @torch.no_grad()
@@ -54,8 +72,8 @@ def text_bits(model: nn.Module, batch: PairBatch, batch_size: int = 64) -> float
     try:
         total, count = 0.0, 0
         for start in range(0, len(batch.inputs), batch_size):
-            inputs = batch.inputs[start : start + batch_size]
-            targets = batch.targets[start : start + batch_size]
+            inputs, targets = crop(PairBatch(batch.inputs[start : start + batch_size],
+                                             batch.targets[start : start + batch_size]))
             logits = model(inputs)
             total += float(F.cross_entropy(logits.flatten(0, 1), targets.flatten(),
                                            reduction="sum"))
@@ -84,7 +102,7 @@ class PairTask(Task):
             order = torch.randperm(n, generator=generator)
             for start in range(0, n - self.batch_size + 1, self.batch_size):
                 index = order[start : start + self.batch_size]
-                yield PairBatch(self.train.inputs[index], self.train.targets[index])
+                yield crop(PairBatch(self.train.inputs[index], self.train.targets[index]))
 
     def loss(self, model: nn.Module, batch: PairBatch) -> torch.Tensor:
         logits = model(batch.inputs)
@@ -112,6 +130,51 @@ def generation_scores(examples: Sequence[E2EExample], texts: Sequence[str]) -> d
         "rouge_l": rouge_l(texts, references),
         "ser": slot_error_rate([example.mr for example in examples], texts),
     }
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class HeldOutTokenTask(TokenClassificationTask):
+    """:class:`~deepoptim.train.TokenClassificationTask` evaluated on ``data.test`` only
+    (``test_loss``, ``test_acc``): give it a dev split there to pick a learning rate."""
+
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        tokens = self.data.test
+        loss, accuracy = evaluate(model, (tokens.input_ids, tokens.attention_mask),
+                                  tokens.labels, self.loss_fn, self.eval_batch_size)
+        return {"test_loss": loss, "test_acc": accuracy}
+
+
+def tune_then_repeat(
+    train: Callable[[str, float, int], tuple[Any, dict[str, Any]]],
+    names: Iterable[str],
+    lrs: Sequence[float],
+    seeds: Sequence[int],
+    metric: str,
+) -> tuple[dict[str, float], list[dict[str, Any]], list[tuple[Any, dict[str, Any]]]]:
+    """Pick each arm's learning rate on the first seed, then repeat it over the other seeds.
+
+    ``train(name, lr, seed)`` returns ``(model, record)``, the record holding ``metric`` (lower
+    is better; a value that is not finite ranks last). For each name, every lr of ``lrs`` is
+    trained from ``seeds[0]``; the lowest ``metric`` wins (the first of equal ones). Returns
+    ``(best_lr, sweep, runs)``: the chosen lr per name, every first-seed record, and for each
+    name the ``(model, record)`` of its chosen first-seed run followed by those of the other
+    seeds at that lr (trained after the whole sweep).
+    """
+    names, lrs, seeds = list(names), [float(lr) for lr in lrs], list(seeds)
+    if not lrs or not seeds:
+        raise ValueError(f"Invalid lrs or seeds value: {lrs!r}, {seeds!r} (give at least one "
+                         "of each)")
+    first = {(name, lr): train(name, lr, seeds[0]) for name in names for lr in lrs}
+
+    def rank(lr: float, name: str) -> float:
+        value = float(first[name, lr][1][metric])
+        return value if math.isfinite(value) else math.inf
+
+    best = {name: min(lrs, key=lambda lr, name=name: rank(lr, name)) for name in names}
+    runs = [run for name in names
+            for run in [first[name, best[name]],
+                        *(train(name, best[name], seed) for seed in seeds[1:])]]
+    return best, [record for _, record in first.values()], runs
 
 
 def fewer_parameters_verdict(
