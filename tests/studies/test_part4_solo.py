@@ -17,6 +17,7 @@ from deepoptim.studies import (
     fewer_parameters_verdict,
     generate_texts,
     generation_scores,
+    lora_comparisons,
     overhead_phrase,
     text_bits,
     tune_then_repeat,
@@ -132,7 +133,7 @@ def test_tune_then_repeat_keeps_the_first_seed_run_and_trains_the_rest_at_its_lr
 
 
 def test_held_out_token_task_evaluates_the_held_out_split_only():
-    from deepoptim.data.text import Tokens, TokenizedSplits
+    from deepoptim.data.text import TokenizedSplits, Tokens
 
     class Mean(nn.Module):
         def __init__(self):
@@ -151,3 +152,24 @@ def test_held_out_token_task_evaluates_the_held_out_split_only():
     with torch.no_grad():
         logits = model(held_out.input_ids, held_out.attention_mask)
     assert metrics["test_loss"] == pytest.approx(float(F.cross_entropy(logits, held_out.labels)))
+
+
+def test_lora_comparisons_pick_the_smaller_solo_arm_with_the_best_dev_score():
+    import pandas as pd
+
+    from deepoptim.experiment import summarize
+
+    rows = [("LoRA r=1", 100, 1.0, 50.0), ("LoRA r=4", 400, 0.9, 60.0),
+            ("Solo a", 50, 1.2, 40.0), ("Solo b", 300, 0.8, 62.0), ("Solo c", 200, 1.1, 10.0)]
+    records = pd.DataFrame([{"arm": arm, "seed": s, "params": params, "dev": dev,
+                             "bleu": bleu + (s - 0.5)} for arm, params, dev, bleu in rows
+                            for s in (0, 1)])
+    pairs = lora_comparisons(summarize(records, ["arm"], ["params", "dev", "bleu"]), "bleu",
+                             "dev")
+    # each arm's two seeds are bleu +- 0.5: standard error sqrt(0.5/2 + 0.5/2) = sqrt(0.5)
+    assert pairs == {"LoRA r=1 (Solo a)": (50, 100, pytest.approx(-10 / math.sqrt(0.5))),
+                     "LoRA r=4 (Solo b)": (300, 400, pytest.approx(2 / math.sqrt(0.5)))}
+    assert fewer_parameters_verdict(pairs)[1] == "partly"
+    assert lora_comparisons(summarize(records[records["arm"] != "Solo a"], ["arm"],
+                                      ["params", "dev", "bleu"]), "bleu", "dev").keys() \
+        == {"LoRA r=4 (Solo b)"}

@@ -18,7 +18,9 @@ at a position never depend on later ones, so the cut changes no loss, only the c
 The verdicts map what was measured to words, covering both directions, ties and a missing
 value (NaN); each states its criterion:
 
-* :func:`fewer_parameters_verdict`: the paper's claim "Solo-Connection matches or beats LoRA
+* :func:`lora_comparisons` pairs each LoRA arm with the Solo-Connection arm that has fewer
+  trainable parameters and the best dev score, and :func:`fewer_parameters_verdict` judges
+  the paper's claim "Solo-Connection matches or beats LoRA
   with fewer trainable parameters", judged against each LoRA arm separately;
 * :func:`overhead_phrase`: an inference cost per token relative to the frozen base's.
 """
@@ -30,6 +32,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -39,6 +42,7 @@ from ..data import E2EExample, PairBatch, prompt_ids, slot_error_rate, text_of
 from ..data.byte_pairs import EOS, IGNORE_INDEX
 from ..nlp import bleu, greedy_continue, rouge_l
 from ..train import Task, TokenClassificationTask, evaluate
+from .summaries import standardized_difference
 from .verdicts import clear_difference, joined, relative_phrase, share_verdict
 
 __all__ = [
@@ -48,6 +52,7 @@ __all__ = [
     "fewer_parameters_verdict",
     "generate_texts",
     "generation_scores",
+    "lora_comparisons",
     "overhead_phrase",
     "text_bits",
     "tune_then_repeat",
@@ -175,6 +180,30 @@ def tune_then_repeat(
             for run in [first[name, best[name]],
                         *(train(name, best[name], seed) for seed in seeds[1:])]]
     return best, [record for _, record in first.values()], runs
+
+
+def lora_comparisons(summary: pd.DataFrame, metric: str, select: str
+                     ) -> dict[str, tuple[int, int, float]]:
+    """The input of :func:`fewer_parameters_verdict` from a summary of arms.
+
+    ``summary`` is :func:`deepoptim.experiment.summarize` by ``arm`` with ``params``, ``metric``
+    and ``select`` (a dev loss: lower is better). Each arm named "LoRA ..." is paired with the
+    arm named "Solo ..." that has fewer trainable parameters and the lowest mean ``select``;
+    the value is ``(solo_params, lora_params, statistic)``, the statistic Welch's of Solo's
+    mean ``metric`` minus LoRA's (:func:`standardized_difference`), keyed "LoRA r=4 (Solo k=2
+    r=16)". A LoRA arm with no smaller Solo arm is left out.
+    """
+    table = summary.rename(columns={"arm": "config"})
+    solos = table[table["config"].str.startswith("Solo")]
+    pairs = {}
+    for _, lora in table[table["config"].str.startswith("LoRA")].iterrows():
+        smaller = solos[solos["params_mean"] < lora["params_mean"]]
+        if len(smaller):
+            solo = smaller.loc[smaller[f"{select}_mean"].idxmin()]
+            pairs[f"{lora['config']} ({solo['config']})"] = (
+                int(solo["params_mean"]), int(lora["params_mean"]),
+                standardized_difference(table, solo["config"], lora["config"], metric=metric))
+    return pairs
 
 
 def fewer_parameters_verdict(
