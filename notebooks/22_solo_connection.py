@@ -320,7 +320,7 @@ plt.close(fig)
 #
 # LoRA's update can be folded into the weights after training; Solo-Connection's cannot. We
 # time a forward pass over a batch of test sequences for the base, a Solo arm, LoRA unmerged
-# and LoRA merged, alternating the four, and report the median time per token.
+# and LoRA merged, alternating the four in a rotating order, and report the median time per token.
 
 # %%
 timed = {"base": freeze(copy.deepcopy(base)),
@@ -330,8 +330,9 @@ timed["LoRA merged"] = copy.deepcopy(timed["LoRA"]).merge_and_unload()
 ids = batches["test"].inputs[:16]
 times = {name: [] for name in timed}
 with torch.no_grad():
-    for _ in range(exp.profile.pick(smoke=2, quick=7, full=15)):
-        for name, model in timed.items():
+    for round_ in range(exp.profile.pick(smoke=2, quick=15, full=30)):
+        names = list(timed)[round_ % len(timed):] + list(timed)[:round_ % len(timed)]
+        for name, model in ((name, timed[name]) for name in names):
             model.eval()
             begin = time.perf_counter()
             model(ids)

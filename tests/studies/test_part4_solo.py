@@ -82,17 +82,17 @@ def test_generation_of_a_reference_scores_perfectly():
 
 def test_fewer_parameters_verdict_both_ways():
     assert fewer_parameters_verdict({"LoRA r=4": (100, 800, 0.5)}) == (
-        "matches or beats LoRA r=4 with fewer trainable parameters", "agrees")
+        "is not clearly worse than LoRA r=4 with fewer trainable parameters", "agrees")
     assert fewer_parameters_verdict({"LoRA r=4": (100, 800, -3.0)}) == (
-        "does not match or beat LoRA r=4 with fewer trainable parameters", "disagrees")
+        "is not both smaller than and not clearly worse than LoRA r=4", "disagrees")
     # more parameters than the LoRA arm: not the claim, whatever the metric
     assert fewer_parameters_verdict({"a": (900, 800, 5.0)})[1] == "disagrees"
     # for a loss, lower is better
     assert fewer_parameters_verdict({"a": (1, 2, -3.0)}, better="lower")[1] == "agrees"
     text, verdict = fewer_parameters_verdict(
         {"a": (1, 2, 0.0), "b": (1, 2, -2.5), "c": (1, 2, math.nan)})
-    assert text == "matches or beats a with fewer trainable parameters, but not b " \
-                   "(unknown against c)"
+    assert text == "is not clearly worse than a with fewer trainable parameters, but not " \
+                   "than b (unknown against c)"
     assert verdict == "partly"
     assert fewer_parameters_verdict({"a": (1, 2, math.nan)})[1] == "not measured"
     with pytest.raises(ValueError, match="Invalid better value"):

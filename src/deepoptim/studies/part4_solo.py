@@ -216,8 +216,9 @@ def fewer_parameters_verdict(
     among those with fewer parameters than the LoRA arm) and Welch's statistic of (Solo -
     LoRA) on the metric (``better``: ``"higher"`` for BLEU, ``"lower"`` for a loss). A
     comparison holds when Solo has fewer parameters and is not clearly worse (within two
-    standard errors, :func:`clear_difference`). Returns a predicate for the text ("matches or
-    beats LoRA r=4 and LoRA r=8, but not LoRA r=1") and the verdict (:func:`share_verdict`;
+    standard errors, :func:`clear_difference`). Returns a predicate for the text ("is not
+    clearly worse than LoRA r=4 and LoRA r=8 with fewer trainable parameters, but not than
+    LoRA r=1") and the verdict (:func:`share_verdict`;
     "not measured" when no statistic is known).
     """
     if better not in ("higher", "lower"):
@@ -237,10 +238,10 @@ def fewer_parameters_verdict(
     if len(unknown) == len(comparisons):
         return "could not be compared with LoRA (one seed)", _NOT_MEASURED
     fewer = "with fewer trainable parameters"
-    text = f"matches or beats {joined(held)} {fewer}" if held else ""
+    text = f"is not clearly worse than {joined(held)} {fewer}" if held else ""
     if failed:
-        text += (f", but not {joined(failed)}" if held
-                 else f"does not match or beat {joined(failed)} {fewer}")
+        text += (f", but not than {joined(failed)}" if held
+                 else f"is not both smaller than and not clearly worse than {joined(failed)}")
     if unknown:
         text += f" (unknown against {joined(unknown)})"
     return text, share_verdict(len(held), len(held) + len(failed))
