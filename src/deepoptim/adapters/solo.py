@@ -227,7 +227,9 @@ class SoloConnected(nn.Module):
     then hooks the connection onto ``blocks`` (default :func:`find_blocks`). ``dim`` defaults to
     the width of the first block's first LayerNorm; the other keywords are
     :class:`SoloConnection`'s. The base is not copied: its blocks carry the hooks until
-    :meth:`remove`. Give every arm its own copy of the base (``copy.deepcopy`` before).
+    :meth:`remove`. Give every arm its own copy of the base (``copy.deepcopy`` before
+    attaching); a copy of an attached model would still run the original's hooks, so save and
+    restore its ``state_dict`` instead.
     """
 
     def __init__(self, base: nn.Module, rank: int, stride: int = 2, *,
