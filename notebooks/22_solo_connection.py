@@ -320,7 +320,9 @@ plt.close(fig)
 #
 # LoRA's update can be folded into the weights after training; Solo-Connection's cannot. We
 # time a forward pass over a batch of test sequences for the base, a Solo arm, LoRA unmerged
-# and LoRA merged, alternating the four in a rotating order, and report the median time per token.
+# and LoRA merged, alternating the four in a rotating order, and report the median time per
+# token. The claims table calls the difference measured only when the interquartile ranges of
+# Solo and merged LoRA do not overlap.
 
 # %%
 timed = {"base": freeze(copy.deepcopy(base)),
@@ -347,6 +349,12 @@ glue("lora_overhead", studies.overhead_phrase(per_token["LoRA"] / per_token["bas
      display=False)
 glue("merged_overhead", studies.overhead_phrase(per_token["LoRA merged"] / per_token["base"]),
      display=False)
+# the timing decides only when the rounds do not overlap: Solo's first quartile above merged
+# LoRA's third (agrees), or its third below merged LoRA's first (disagrees)
+quartiles = {name: np.percentile(t, [25, 75]) for name, t in times.items()}
+timing_verdict = ("agrees" if quartiles["Solo"][0] > quartiles["LoRA merged"][1] else
+                  "disagrees" if quartiles["Solo"][1] < quartiles["LoRA merged"][0] else
+                  "not measured")
 glue("finetune_steps", str(steps), display=False)
 glue("metric_name", metric_name, display=False)
 glue("max_new", str(max_new), display=False)
@@ -513,7 +521,7 @@ claims = claims_table([
      "ours": f"per token: Solo {studies.overhead_phrase(per_token['Solo'] / per_token['base'])}"
              f", merged LoRA "
              f"{studies.overhead_phrase(per_token['LoRA merged'] / per_token['base'])}",
-     "verdict": studies.holds_verdict(per_token["Solo"] > per_token["LoRA merged"])},
+     "verdict": timing_verdict},
 ])
 glue_claims(claims, seeds=exp.seeds())
 studies.show(claims.rename(columns={"ours": "measured here"}))
