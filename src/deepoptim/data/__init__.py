@@ -1,6 +1,8 @@
 """Offline data sets for the book: MNIST-1D (generated and cached on disk), scikit-learn's bundled
 8x8 digits, generated toy problems (ill-conditioned quadratics, Rosenbrock, 2-D Gaussian
-mixtures), text classification on Python's own documentation and WEAT/SEAT word lists.
+mixtures), text classification on Python's own documentation, WEAT/SEAT word lists, E2E-style
+data-to-text generation (with prompt/text pairs as byte-level language-model batches) and the
+standard library's source code as a domain shift.
 Classification sets come as an immutable :class:`ClassificationData` of train/test tensors (text
 sets as :class:`TextClassificationData`); nothing here downloads anything or touches the global
 random number generators.
@@ -8,10 +10,22 @@ random number generators.
 
 from ._base import ClassificationData
 from ._cache import cache_dir
+from .byte_pairs import PairBatch, encode_pairs, prompt_ids, text_of
 from .digits import digits
+from .e2e import (
+    E2EData,
+    E2EExample,
+    MeaningRepresentation,
+    SlotErrors,
+    e2e_data,
+    slot_error_rate,
+    slot_errors,
+    venue_names,
+)
 from .mixtures import grid25, ring8
 from .mnist1d import mnist1d
 from .published import mnist1d_published_accuracy
+from .stdlib_source import SourceCode, stdlib_source
 from .text import (
     TextClassificationData,
     TokenizedSplits,
@@ -31,6 +45,12 @@ from .weat import WeatTest, WordSet, seat_sentences, seat_templates, weat_tests
 
 __all__ = [
     "ClassificationData",
+    "E2EData",
+    "E2EExample",
+    "MeaningRepresentation",
+    "PairBatch",
+    "SlotErrors",
+    "SourceCode",
     "GaussianMixture",
     "Quadratic",
     "TextClassificationData",
@@ -40,10 +60,13 @@ __all__ = [
     "WordSet",
     "cache_dir",
     "digits",
+    "e2e_data",
+    "encode_pairs",
     "gaussian_mixture",
     "grid25",
     "mnist1d",
     "mnist1d_published_accuracy",
+    "prompt_ids",
     "python_doc_passages",
     "quadratic",
     "ring8",
@@ -51,6 +74,11 @@ __all__ = [
     "rosenbrock_minimizer",
     "seat_sentences",
     "seat_templates",
+    "slot_error_rate",
+    "slot_errors",
     "stdlib_docstrings",
+    "stdlib_source",
+    "text_of",
+    "venue_names",
     "weat_tests",
 ]

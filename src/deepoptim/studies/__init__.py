@@ -28,6 +28,9 @@ proper (optimizers, schedules, the training loop, profiles and summaries) knows 
   :mod:`~deepoptim.studies.part3` and :mod:`~deepoptim.studies.part3_nugan` for Part III,
   :mod:`~deepoptim.studies.part4_continuation` and :mod:`~deepoptim.studies.part4_sequential2d`
   for Part IV (with their experiment code),
+  Part II (with their experiment code), :mod:`~deepoptim.studies.part3` for Part III,
+  :mod:`~deepoptim.studies.part4_continuation`, :mod:`~deepoptim.studies.part4_sequential2d`
+  and :mod:`~deepoptim.studies.part4_solo` for Part IV (with their experiment code),
   :mod:`~deepoptim.studies.part5` for Part V;
 * :mod:`~deepoptim.studies.display`: tables for readers (:func:`results_table`, :func:`show`);
 * :mod:`~deepoptim.studies.peers`: the authors' published SaLSa run through the same training
@@ -178,6 +181,18 @@ from deepoptim.studies.part4_sequential2d import (
     patterns_verdict,
     train_models,
 )
+from deepoptim.studies.part4_solo import (
+    HeldOutTokenTask,
+    PairTask,
+    crop,
+    fewer_parameters_verdict,
+    generate_texts,
+    generation_scores,
+    lora_comparisons,
+    overhead_phrase,
+    text_bits,
+    tune_then_repeat,
+)
 from deepoptim.studies.part5 import (
     agreement_phrase,
     basis_gain_verdict,
@@ -241,6 +256,8 @@ __all__ = [
     "FineTuningTask",
     "FirstTask",
     "GanRun",
+    "HeldOutTokenTask",
+    "PairTask",
     "Problem",
     "Reconstruction",
     "ReferenceSaLSa",
@@ -273,6 +290,7 @@ __all__ = [
     "count_match_phrase",
     "count_phrase",
     "coverage_verdict",
+    "crop",
     "damped_share_phrase",
     "debias_top_layers",
     "density_for",
@@ -289,12 +307,15 @@ __all__ = [
     "exact_verdict",
     "expectation_phrase",
     "factor_phrase",
+    "fewer_parameters_verdict",
     "finetune",
     "finetune_optimizer",
     "first_reach",
     "flatness_phrase",
     "flops_speed_phrase",
     "frequency_word",
+    "generate_texts",
+    "generation_scores",
     "growth_phrase",
     "gru_budget_sentence",
     "head_description",
@@ -310,6 +331,7 @@ __all__ = [
     "linear_head_accuracy",
     "load_or_create",
     "loglog_slope",
+    "lora_comparisons",
     "loss_change_phrase",
     "loss_halving_verdict",
     "loss_ratio",
@@ -327,6 +349,7 @@ __all__ = [
     "order_verdict",
     "orthogonality_phrase",
     "outlier_gap_phrase",
+    "overhead_phrase",
     "overhead_verdict",
     "pair_sentences",
     "paper_accuracy_verdict",
@@ -381,6 +404,7 @@ __all__ = [
     "step_scale_phrase",
     "steps_to_reach",
     "suggest_head",
+    "text_bits",
     "times_phrase",
     "trace_estimators_phrase",
     "tradeoff_sentence",
@@ -389,6 +413,7 @@ __all__ = [
     "train_head",
     "train_models",
     "tune_lr",
+    "tune_then_repeat",
     "turn_phrase",
     "updates_phrase",
     "validation_split",
