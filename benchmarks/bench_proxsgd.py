@@ -1,9 +1,9 @@
 """ProxSGD's step against torch.optim.SGD's, and a pruned CNN's inference against the dense one.
 
-1. Optimizer step: an MLP 40-w-w-10 (w = 100: 15k parameters; w = 1000: 1M) with fixed random
-   gradients; ``step()`` of ``torch.optim.SGD(momentum=0.9, dampening=0.9)`` (the unregularised
-   ProxSGD's counterpart; ``torch.optim.Adam`` for the configuration with the curvature proxy)
-   and of ProxSGD with its defaults and a regulariser, timed in alternating rounds
+1. Optimizer step: an MLP 40-w-w-10 (w = 100: 15k parameters; 1000: 1M; 3000: 9.2M) with fixed
+   random gradients; ``step()`` of ``torch.optim.SGD(momentum=0.9, dampening=0.9)`` (the
+   unregularised ProxSGD's counterpart; ``torch.optim.Adam`` for the configuration with the
+   curvature proxy) and of ProxSGD with its defaults and a regulariser, timed in alternating rounds
    (``timing.alternate``), each sample a block of steps lasting at least 50 ms. Reported:
    ProxSGD's time / the reference's, median [q1, q3] over the rounds, beside the largest
    difference between ProxSGD's float64 iterate after a few steps and that of an independent
@@ -12,7 +12,13 @@
    SGD step makes three passes over memory (momentum, its scaling, the update); ProxSGD fuses
    each of its passes over the parameter list into one ``torch._foreach_*`` kernel and adds
    the finiteness check, ``b = x - v`` and the prox (``PASSES``); the zero count of the
-   diagnostics is one more pass, every ``count_zeros``-th step.
+   diagnostics is one more pass (``count_zeros=False`` leaves it out). Each configuration
+   runs again with the compiled step (``fused=True``: one loop over memory, plus the
+   finiteness check), whose first step is timed from scratch (compilation, Inductor's on-disk
+   cache bypassed), and the number of steps after which the time it saves per step has repaid
+   that compilation. A fixed cost per call (the compiled function's guards, the finiteness
+   check, the diagnostics) separates the compiled step from its kernel on small models; the
+   ``kernel floor`` line is the ratio of the eager step's ATen kernels alone.
 2. Inference: a digits CNN (channels 32, 64) with a given fraction of its filters zeroed, and
    the network :func:`deepoptim.sparsity.prune_sequential` builds from it (same outputs, the
    largest difference shown), each also fused for inference (:func:`sparsity.fuse_for_inference`:
@@ -30,8 +36,9 @@ default: on a small shared machine more threads make the timings noise).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from collections.abc import Callable
+import time
 from pathlib import Path
 
 import torch
@@ -44,29 +51,40 @@ from timing import alternate, block_size, quartiles, ratios, repeated
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.optim.records_proxsgd import ReferenceProxSGD  # noqa: E402
 
-Maker = Callable[[list[torch.Tensor], nn.Sequential], torch.optim.Optimizer]
-CONFIGS: dict[str, Maker] = {
-    "none": lambda params, _: ProxSGD(params, lr=0.01, rho=0.1),
-    "l1": lambda params, _: ProxSGD(params, lr=0.01, rho=0.1, regularizer="l1", mu=1e-4),
-    "l1 uncounted": lambda params, _: ProxSGD(params, lr=0.01, rho=0.1, regularizer="l1",
-                                              mu=1e-4, count_zeros=False),
-    "elastic net": lambda params, _: ProxSGD(params, lr=0.01, rho=0.1, regularizer="elastic_net",
-                                             mu=1e-4, mu2=1e-3),
-    "elastic net box": lambda params, _: ProxSGD(params, lr=0.01, rho=0.1,
-                                                 regularizer="elastic_net", mu=1e-4, mu2=1e-3,
-                                                 bounds=(-1.0, 1.0)),
-    "group rows": lambda _, seq: ProxSGD(sparsity.unit_param_groups(seq, mu=1e-3), lr=0.01,
-                                         rho=0.1),
-    "l1 adaptive": lambda params, _: ProxSGD(params, lr=0.01, rho=0.1, regularizer="l1",
-                                             mu=1e-4, adaptive=True),
+#: ProxSGD's options per configuration (all with ``lr=0.01, rho=0.1``); "group rows" regularises
+#: the rows of each layer (a filter with its bias) through :func:`sparsity.unit_param_groups`.
+CONFIGS: dict[str, dict[str, object]] = {
+    "none": {},
+    "l1": {"regularizer": "l1", "mu": 1e-4},
+    "l1 uncounted": {"regularizer": "l1", "mu": 1e-4, "count_zeros": False},
+    "elastic net": {"regularizer": "elastic_net", "mu": 1e-4, "mu2": 1e-3},
+    "elastic net box": {"regularizer": "elastic_net", "mu": 1e-4, "mu2": 1e-3,
+                        "bounds": (-1.0, 1.0)},
+    "group rows": {},
+    "l1 adaptive": {"regularizer": "l1", "mu": 1e-4, "adaptive": True},
 }
+#: Every configuration also runs with the compiled step, ``fused=True`` (name + " fused");
+#: ``--quick`` compiles only these.
+QUICK_FUSED = ("l1",)
 #: Passes over the parameters' memory per step (SGD's: momentum scaling, momentum, update).
 PASSES = {"none": "4 (finite, momentum, update)", "l1": "6 + count",
           "l1 uncounted": "5 (finite, momentum, b, prox, update)", "elastic net": "7 + count",
           "elastic net box": "8 + count", "group rows": "6 (+ row norms)",
-          "l1 adaptive": "9 + count"}
+          "l1 adaptive": "9 + count",
+          **{f"{name} fused": "2 (finite, one compiled loop)" for name in CONFIGS}}
 #: Configurations with the curvature proxy keep Adam's state and are timed against Adam.
-ADAPTIVE = {"l1 adaptive"}
+ADAPTIVE = {"l1 adaptive", "l1 adaptive fused"}
+
+
+def make_optimizer(name: str, model: nn.Sequential) -> ProxSGD:
+    """ProxSGD in configuration ``name`` (a key of :data:`CONFIGS`, with " fused" appended for
+    the compiled step) for ``model``."""
+    base = name.removesuffix(" fused")
+    params = sparsity.unit_param_groups(model, mu=1e-3) if base == "group rows" \
+        else list(model.parameters())
+    return ProxSGD(params, lr=0.01, rho=0.1, fused=name.endswith(" fused"), **CONFIGS[base])
+
+
 REFERENCES = {
     False: lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9, dampening=0.9),
     True: lambda params: torch.optim.Adam(params, lr=0.01),
@@ -91,7 +109,7 @@ def reference_gap(name: str, width: int, grads: list[torch.Tensor]) -> float:
     fixed gradients, relative to the largest parameter (each parameter group is independent, so
     the reference runs one instance per group)."""
     model = _with_grads(width, grads, torch.float64)
-    prox = CONFIGS[name](list(model.parameters()), model)
+    prox = make_optimizer(name, model)
     grad_of = {p: p.grad for p in model.parameters()}
     references = []
     for group in prox.param_groups:
@@ -108,17 +126,19 @@ def reference_gap(name: str, width: int, grads: list[torch.Tensor]) -> float:
     return max(gaps) / scale
 
 
-def bench_steps(width: int, repeats: int, target: float) -> dict[str, dict[str, object]]:
+def bench_steps(width: int, repeats: int, target: float, fused: tuple[str, ...] = tuple(CONFIGS)
+                ) -> dict[str, dict[str, object]]:
     """Per configuration: ProxSGD's step time / the reference's per round (median, q1, q3),
     the block of steps timed per sample, the step times, and the float64 gap to the paper's
     update (:func:`reference_gap`)."""
     torch.manual_seed(1)
     grads = [torch.randn_like(p) for p in _model(width).parameters()]
     results = {}
-    for name, make in CONFIGS.items():
+    for name in [*CONFIGS, *(f"{name} fused" for name in fused)]:
         ours, theirs = _with_grads(width, grads, torch.float32), \
             _with_grads(width, grads, torch.float32)
-        prox = make(list(ours.parameters()), ours)
+        prox = make_optimizer(name, ours)
+        compile_s = _first_step_seconds(prox) if name.endswith(" fused") else None
         reference = REFERENCES[name in ADAPTIVE](theirs.parameters())
         block = max(block_size(prox.step, target), block_size(reference.step, target))
         times = alternate({"ProxSGD": repeated(prox.step, block),
@@ -126,8 +146,22 @@ def bench_steps(width: int, repeats: int, target: float) -> dict[str, dict[str, 
         results[name] = {"ratio": quartiles(ratios(times, "ProxSGD", "reference")),
                          "block": block,
                          "ms": {k: 1e3 * quartiles(v)[0] / block for k, v in times.items()},
-                         "gap": reference_gap(name, width, grads)}
+                         "gap": reference_gap(name, width, grads), "compile_s": compile_s}
+    for name in fused:  # steps after which compiling has paid for itself
+        fused, eager = results[f"{name} fused"], results[name]
+        saved = 1e-3 * (eager["ms"]["ProxSGD"] - fused["ms"]["ProxSGD"])
+        fused["pays_after"] = fused["compile_s"] / saved if saved > 0 else math.inf
     return results
+
+
+def _first_step_seconds(optimizer: ProxSGD) -> float:
+    """Seconds of ``optimizer``'s first step, compiling from scratch: no graph in memory and
+    Inductor's on-disk cache of compiled graphs bypassed (later processes reuse that cache)."""
+    torch._dynamo.reset()
+    with torch._inductor.config.patch(fx_graph_cache=False):
+        start = time.perf_counter()
+        optimizer.step()
+        return time.perf_counter() - start
 
 
 def kernel_floor(numel: int, repeats: int, target: float) -> tuple[float, float, float]:
@@ -237,20 +271,27 @@ def main(quick: bool = False, threads: int = 1) -> dict[str, object]:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {repeats} "
           f"alternating rounds, samples of at least {1e3 * target:.0f} ms")
     results: dict[str, object] = {}
-    for width in ((64,) if quick else (100, 1000)):
-        step_results = bench_steps(width, repeats, target)
+    for width in ((64,) if quick else (100, 1000, 3000)):
+        step_results = bench_steps(width, repeats, target,
+                                   QUICK_FUSED if quick else tuple(CONFIGS))
         params = sum(p.numel() for p in _model(width).parameters())
         print(f"\n[1] step time ProxSGD / reference (same model, same fixed gradients), MLP "
               f"40-{width}-{width}-10, {params} parameters; gap: max |x - x_ref| / max |x| "
               f"after {CHECK_STEPS} float64 steps against the paper's out-of-place update")
-        print(f"  {'configuration':16s} {'ratio [q1, q3]':>22s}  {'vs':4s} {'ms ours':>8s} "
+        print(f"  {'configuration':22s} {'ratio [q1, q3]':>22s}  {'vs':4s} {'ms ours':>8s} "
               f"{'ms ref':>8s} {'block':>6s} {'gap':>8s}  passes over memory")
         for name, res in step_results.items():
             versus = "Adam" if name in ADAPTIVE else "SGD"
             median, q1, q3 = res["ratio"]
-            print(f"  {name:16s} {median:10.2f}x [{q1:.2f}, {q3:.2f}]  {versus:4s} "
+            print(f"  {name:22s} {median:10.2f}x [{q1:.2f}, {q3:.2f}]  {versus:4s} "
                   f"{res['ms']['ProxSGD']:8.3f} {res['ms']['reference']:8.3f} "
                   f"{res['block']:6d} {res['gap']:8.1e}  {PASSES[name]}")
+        print("  compiled step (fused=True): first step from scratch, and the steps after which "
+              "the time saved per step has paid for it")
+        for name in (QUICK_FUSED if quick else CONFIGS):
+            res = step_results[f"{name} fused"]
+            print(f"  {name + ' fused':22s} compile {res['compile_s']:6.1f} s, pays after "
+                  f"{res['pays_after']:9.0f} steps")
         results[f"steps_{width}"] = step_results
         floor = kernel_floor(params, repeats, target)
         results[f"floor_{width}"] = floor

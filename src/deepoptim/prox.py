@@ -106,8 +106,12 @@ def prox_l1_box(b: torch.Tensor, weight: float, lower: float | None, upper: floa
 def prox_elastic_net(b: torch.Tensor, l1: float, l2: float, scale: Scale = 1.0, *,
                      inplace: bool = False) -> torch.Tensor:
     r"""Prox of :math:`\mu_1\|x\|_1 + \frac{\mu_2}{2}\|x\|_2^2`:
-    :math:`S_{\mu_1/\tau}(b)/(1 + \mu_2/\tau)`."""
-    return prox_l1(b, l1, scale, inplace=inplace).div_(1 + l2 / scale)
+    :math:`S_{\mu_1/\tau}(b)/(1 + \mu_2/\tau)` (a number as ``scale`` multiplies by the
+    reciprocal: one cheap pass, where a division by a number costs twice as much on a CPU)."""
+    shrunk = prox_l1(b, l1, scale, inplace=inplace)
+    if isinstance(scale, torch.Tensor):
+        return shrunk.div_(1 + l2 / scale)
+    return shrunk.mul_(1 / (1 + l2 / scale))
 
 
 def group_shrinkage(norms: torch.Tensor, thresholds: Scale) -> torch.Tensor:

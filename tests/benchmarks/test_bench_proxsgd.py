@@ -21,7 +21,9 @@ def test_bench_proxsgd_quick(capsys, load_benchmark):
     finally:
         torch.set_num_threads(threads)
     steps = results["steps_64"]
-    assert set(steps) >= {"none", "l1", "l1 uncounted", "elastic net", "group rows"}
+    assert set(steps) >= {"none", "l1", "l1 uncounted", "elastic net", "group rows", "l1 fused"}
+    compiled = steps["l1 fused"]
+    assert compiled["compile_s"] > 0 and compiled["pays_after"] > 0
     for res in steps.values():
         assert finite_quartiles(res["ratio"]) and res["block"] >= 1
         assert res["gap"] < 1e-12  # the timed step computes the paper's update
@@ -34,3 +36,4 @@ def test_bench_proxsgd_quick(capsys, load_benchmark):
     assert len(inference["layers"]["pruned fused"]) == len(inference["names"])
     out = capsys.readouterr().out
     assert "1 thread(s)" in out and "kernel floor" in out and "speed-up" in out
+    assert "pays after" in out

@@ -25,7 +25,7 @@ class ReferenceProxSGD:
     def __init__(self, params, lr=0.06, lr_decay=0.5, rho=0.9, rho_decay=0.5, step_offset=4,
                  adaptive=False, beta=0.999, eps=1e-8, regularizer=None, mu=0.0, mu2=0.0,
                  bounds=None, group_by="row", group_normalization="none", momentum_init="zero",
-                 count_zeros=True):  # count_zeros does not change the update
+                 count_zeros=True, fused=False):  # neither changes the update
         self.params = [p.detach().clone() for p in params]
         self.state = [{} for _ in self.params]
         self.lr, self.lr_decay, self.rho, self.rho_decay = lr, lr_decay, rho, rho_decay
@@ -128,6 +128,17 @@ RECORDS: list[OptimInfo] = [
             OptimInput("group all adaptive", {"regularizer": "group_lasso", "mu": 0.05,
                                               "group_by": "all", "adaptive": True},
                        skips=_SHRINKS),
+            OptimInput("l1 box adaptive fused", {"regularizer": "l1", "mu": 0.01,
+                                                 "bounds": (-1.5, 1.5), "adaptive": True,
+                                                 "fused": True}, skips=_SHRINKS),
+            OptimInput("elastic net fused", {"regularizer": "elastic_net", "mu": 0.01,
+                                             "mu2": 0.05, "fused": True}, skips=_SHRINKS),
+            OptimInput("group rows div adaptive fused",
+                       {"regularizer": "group_lasso", "mu": 0.05, "adaptive": True,
+                        "group_normalization": "div", "fused": True},
+                       skips={**_SHRINKS, **_ROWS}),
+            OptimInput("group all fused", {"regularizer": "group_lasso", "mu": 0.05,
+                                           "group_by": "all", "fused": True}, skips=_SHRINKS),
         ],
         errors=[
             ErrorCase({"lr": -1.0}, ValueError, "Invalid lr value: -1.0"),
@@ -140,6 +151,7 @@ RECORDS: list[OptimInfo] = [
             ErrorCase({"eps": 0.0}, ValueError, "Invalid eps value: 0.0"),
             ErrorCase({"adaptive": "yes"}, TypeError, "adaptive must be a bool"),
             ErrorCase({"count_zeros": 1}, TypeError, "count_zeros must be a bool, got int"),
+            ErrorCase({"fused": "yes"}, TypeError, "fused must be a bool, got str"),
             ErrorCase({"regularizer": "l2"}, ValueError, "Invalid regularizer value: 'l2'"),
             ErrorCase({"mu": -0.1}, ValueError, "Invalid mu value: -0.1"),
             ErrorCase({"mu2": -0.1}, ValueError, "Invalid mu2 value: -0.1"),

@@ -1,6 +1,7 @@
 """ProxSGD's reference tests: special cases equal torch's SGD and Adam, the documented difference of
 the paper's zero-started momentum, exact zeros of the group lasso, monotone objective on a convex
-problem, diagnostics, non-finite steps and per-group validation.
+problem, diagnostics, non-finite steps and per-group validation; the compiled step
+(``fused=True``) equals the formulas and the eager step, diagnostics included.
 """
 
 from __future__ import annotations
@@ -202,10 +203,11 @@ def test_l1_diagnostics_count_exact_zeros_of_the_proximal_point():
     assert opt.state[DIAGNOSTICS]["prox_zero_fraction"] == pytest.approx(3 / 5)
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["eager", "fused"])
 @pytest.mark.parametrize("bad", ["loss", "grad"])
-def test_non_finite_step_leaves_parameters_unchanged(bad):
+def test_non_finite_step_leaves_parameters_unchanged(bad, fused):
     x = torch.ones(3, requires_grad=True)
-    opt = ProxSGD([x], regularizer="l1", mu=0.1)
+    opt = ProxSGD([x], regularizer="l1", mu=0.1, fused=fused)
 
     def closure():
         loss = (x * x).sum() * (math.nan if bad == "loss" else 1.0)
@@ -304,18 +306,21 @@ def reference_step(params, grads, state, config, t):
     {"regularizer": "elastic_net", "mu": 0.05, "mu2": 0.2, "adaptive": True},
     {"regularizer": None, "bounds": (-0.2, 0.2), "adaptive": True},
     {"regularizer": "group_lasso", "mu": 0.5, "group_normalization": "div"},
-    {"regularizer": "group_lasso", "mu": 0.5, "adaptive": True},
+    {"regularizer": "group_lasso", "mu": 0.4, "adaptive": True},
     {"regularizer": "group_lasso", "mu": 2.0, "group_by": "all", "adaptive": True},
 ], ids=str)
-def test_in_place_step_equals_the_formulas(config):
+@pytest.mark.parametrize("fused", [False, True], ids=["eager", "fused"])
+def test_in_place_step_equals_the_formulas(config, fused):
     """Ten steps on fixed random gradients equal the out-of-place formulas in float64, for the
-    elementwise and group regularisers with and without the curvature proxy (the step reuses
-    its work buffers, so every step after the first runs on the previous step's leftovers)."""
+    elementwise and group regularisers with and without the curvature proxy (the eager step
+    reuses its work buffers, so every step after the first runs on the previous step's
+    leftovers; the compiled one takes its schedules as data, so a new step must not reuse the
+    first step's values)."""
     gen = torch.Generator().manual_seed(3)
     params = [torch.randn(5, 3, generator=gen, dtype=torch.float64, requires_grad=True),
               torch.randn(5, generator=gen, dtype=torch.float64, requires_grad=True)]
     reference = [p.detach().clone() for p in params]
-    opt = ProxSGD(params, lr=0.3, **config)
+    opt = ProxSGD(params, lr=0.3, fused=fused, **config)
     state = {}
     for t in range(10):
         grads = [torch.randn(p.shape, generator=gen, dtype=torch.float64) for p in params]
@@ -405,12 +410,16 @@ def test_a_step_past_the_proximal_point_is_refused(kwargs):
 @pytest.mark.parametrize("config", [{"regularizer": "l1", "mu": 0.1},
                                     {"regularizer": "elastic_net", "mu": 0.1, "mu2": 0.3,
                                      "bounds": (-0.5, None), "adaptive": True},
-                                    {"adaptive": True}], ids=str)
+                                    {"adaptive": True},
+                                    {"regularizer": "l1", "mu": 0.1, "bounds": (-0.5, 0.5),
+                                     "fused": True},
+                                    {"regularizer": "elastic_net", "mu": 0.1, "mu2": 0.3,
+                                     "adaptive": True, "fused": True}], ids=str)
 def test_fused_step_over_buckets_and_a_regrown_workspace_equals_stepping_alone(config):
     """The fused kernels run over the parameters that share a step count: a parameter that
     missed a gradient lags one step and forms its own bucket, and a group added later grows
-    the work buffer (the cached views must follow). Each parameter still steps exactly as it
-    does alone, in float64."""
+    the work buffer (the cached views must follow); the compiled step gives each parameter its
+    own schedules. Each parameter still steps exactly as it does alone, in float64."""
     gen = torch.Generator().manual_seed(6)
     shapes = [(4, 3), (4,), (30, 2)]
     params = [torch.randn(s, generator=gen, dtype=torch.float64).requires_grad_() for s in shapes]
@@ -431,3 +440,45 @@ def test_fused_step_over_buckets_and_a_regrown_workspace_equals_stepping_alone(c
         for p, q in zip(params, alone, strict=True):
             torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-14, atol=1e-15)
     assert together.state[params[1]]["step"] == together.state[params[0]]["step"] - 1
+
+
+@pytest.mark.parametrize("config", [
+    {"regularizer": "l1", "mu": 0.02, "adaptive": True, "bounds": (-0.9, None)},
+    {"regularizer": "elastic_net", "mu": 0.02, "mu2": 0.1},
+    {"regularizer": "group_lasso", "mu": 0.2, "group_normalization": "mul"},
+    {"regularizer": "group_lasso", "mu": 0.4, "adaptive": True},
+], ids=str)
+def test_compiled_step_equals_eager_step_with_its_diagnostics(config):
+    """In float32 on a small network, the compiled step tracks the eager one to rounding and
+    reports the same diagnostics (exact zeros of the proximal points, zero groups, schedules);
+    ``fused`` is saved with the groups and must be a bool."""
+    torch.manual_seed(7)
+    eager_model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
+    fused_model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
+    fused_model.load_state_dict(eager_model.state_dict())
+    params = {"eager": list(eager_model[0].parameters()),
+              "fused": list(fused_model[0].parameters())}
+    eager = ProxSGD(params["eager"], lr=0.5, **config)
+    fused = ProxSGD(params["fused"], lr=0.5, fused=True, **config)
+    for _ in range(8):
+        grads = [0.3 * torch.randn_like(p) for p in params["eager"]]
+        for name, opt in (("eager", eager), ("fused", fused)):
+            for p, g in zip(params[name], grads, strict=True):
+                p.grad = g.clone()
+            opt.step()
+        for p, q in zip(params["eager"], params["fused"], strict=True):
+            torch.testing.assert_close(q.detach(), p.detach(), rtol=1e-5, atol=1e-6)
+        ours, theirs = fused.state[DIAGNOSTICS], eager.state[DIAGNOSTICS]
+        assert ours.keys() == theirs.keys()
+        for key, value in theirs.items():
+            if isinstance(value, torch.Tensor):
+                torch.testing.assert_close(ours[key], value)
+            else:
+                assert ours[key] == pytest.approx(value, rel=1e-12), key
+    sparse = "prox_zero_fraction" if config["regularizer"] != "group_lasso" else "prox_zero_groups"
+    assert 0 < fused.state[DIAGNOSTICS][sparse] < 1  # the zeros were counted, not assumed
+    restored = ProxSGD(params["fused"])
+    restored.load_state_dict(fused.state_dict())
+    assert restored.param_groups[0]["fused"] is True
+    with pytest.raises(TypeError, match="fused must be a bool, got int"):
+        ProxSGD(params["fused"], fused=1)

@@ -77,6 +77,17 @@ zeros (``count_zeros=False`` leaves them out); ``torch.optim.SGD`` with momentum
 The extra passes, not Python, set the step's cost on large models:
 ``benchmarks/bench_proxsgd.py`` times the step against SGD's and the same ATen kernels alone.
 
+``fused=True`` runs the step of a parameter group as one compiled kernel instead
+(:mod:`deepoptim.optim._proxsgd_fused`, through ``torch.compile``): one loop that reads
+:math:`x, v, g` (and :math:`s`) once and writes :math:`x, v` (and :math:`s`) once, plus the
+finiteness check; the same update to rounding, the same diagnostics. It needs Inductor's
+toolchain (a C++ compiler on a CPU), compiles at the first step of every new structure
+(regulariser, options, the tensors' number, shapes and dtypes; seconds each), and pays on
+large models only: per call it costs a fixed overhead that a small model's step does not
+cover. The benchmark reports the compile time and the number of steps after which it has
+paid for itself. ``torch.compile`` keeps at most ``torch._dynamo.config.recompile_limit``
+graphs per kernel (8 by default) and beyond that runs the kernel uncompiled, with a warning.
+
 Parameters without a gradient are skipped (a group lasso group is then formed by the
 parameters that have one).
 
@@ -125,6 +136,7 @@ from deepoptim._checks import (
     check_non_negative,
     check_positive,
 )
+from deepoptim.optim import _proxsgd_fused
 from deepoptim.optim._base import (
     DIAGNOSTICS,
     Closure,
@@ -166,7 +178,7 @@ def _check_hyperparameters(group: dict[str, Any]) -> None:
     check_in_range("rho", group["rho"], 0.0, 1.0, low_inclusive=False, high_inclusive=True)
     check_non_negative("rho_decay", group["rho_decay"])
     check_in_range("step_offset", group["step_offset"], 1.0, math.inf)
-    for flag in ("adaptive", "count_zeros"):
+    for flag in ("adaptive", "count_zeros", "fused"):
         if not isinstance(group[flag], bool):
             raise TypeError(f"{flag} must be a bool, got {type(group[flag]).__name__}")
     check_in_range("beta", group["beta"], 0.0, 1.0)
@@ -228,7 +240,10 @@ class ProxSGD(torch.optim.Optimizer):
         momentum_init: ``"zero"`` (the paper) or ``"gradient"`` (:math:`v_{-1} = g_0`).
         count_zeros: count the exact zeros of the elementwise proximal points
             (``prox_zero_fraction``; one more pass over every l1 or elastic-net tensor).
-            Like every option above, it can be set per parameter group.
+        fused: run the step as one compiled kernel per group (see the module docstring:
+            faster on large models once compiled, slower on small ones).
+            Like every option above, ``count_zeros`` and ``fused`` can be set per parameter
+            group.
     """
 
     def __init__(
@@ -251,12 +266,13 @@ class ProxSGD(torch.optim.Optimizer):
         momentum_init: str = "zero",
         *,
         count_zeros: bool = True,
+        fused: bool = False,
     ) -> None:
         defaults = dict(lr=lr, lr_decay=lr_decay, rho=rho, rho_decay=rho_decay,
                         step_offset=step_offset, adaptive=adaptive, beta=beta, eps=eps,
                         regularizer=regularizer, mu=mu, mu2=mu2, bounds=bounds,
                         group_by=group_by, group_normalization=group_normalization,
-                        momentum_init=momentum_init, count_zeros=count_zeros)
+                        momentum_init=momentum_init, count_zeros=count_zeros, fused=fused)
         _check_hyperparameters(defaults)
         super().__init__(params, defaults)
         self._workspace: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
@@ -264,8 +280,9 @@ class ProxSGD(torch.optim.Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        for group in self.param_groups:  # state saved before the option existed
+        for group in self.param_groups:  # state saved before the options existed
             group.setdefault("count_zeros", True)
+            group.setdefault("fused", False)
         self.__dict__.setdefault("_workspace", {})
         self.__dict__.setdefault("_views", {})
 
@@ -330,6 +347,11 @@ class ProxSGD(torch.optim.Optimizer):
         step_sizes, rhos = [], []
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
+            if group["fused"]:
+                eps_t, rho_t = self._fused_update(group, params, counts)
+                step_sizes.append(eps_t)
+                rhos.append(rho_t)
+                continue
             buckets = self._advance(group, params)
             eps_t, rho_t = buckets[0][:2] if buckets else (0.0, 0.0)
             step_sizes.append(eps_t)
@@ -363,14 +385,7 @@ class ProxSGD(torch.optim.Optimizer):
         as :math:`(\\epsilon_t, \\rho_t, \\text{parameters})`, the first parameter's first."""
         buckets: dict[int, list[torch.Tensor]] = {}
         for p in params:
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                init = p.grad if group["momentum_init"] == "gradient" else torch.zeros_like(p)
-                state["momentum_buffer"] = init.clone(memory_format=torch.preserve_format)
-                if group["adaptive"]:
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            buckets.setdefault(state["step"], []).append(p)
+            buckets.setdefault(self._initialized(group, p)["step"], []).append(p)
         advanced = []
         for t, bucket in buckets.items():
             eps_t, rho_t = _schedules(group, t)
@@ -384,6 +399,51 @@ class ProxSGD(torch.optim.Optimizer):
                 self.state[p]["step"] = t + 1
             advanced.append((eps_t, rho_t, bucket))
         return advanced
+
+    def _initialized(self, group: dict[str, Any], p: torch.Tensor) -> dict[str, Any]:
+        """The state of ``p``, created at its first step: the step count, the momentum
+        (zero, or the first gradient) and, with the curvature proxy, the squared-gradient
+        average."""
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            init = p.grad if group["momentum_init"] == "gradient" else torch.zeros_like(p)
+            state["momentum_buffer"] = init.clone(memory_format=torch.preserve_format)
+            if group["adaptive"]:
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        return state
+
+    def _fused_update(self, group: dict[str, Any], params: list[torch.Tensor],
+                      counts: _ZeroCounts) -> tuple[float, float]:
+        """The whole step of a ``fused`` group in one compiled kernel
+        (:mod:`deepoptim.optim._proxsgd_fused`); returns the first parameter's
+        :math:`(\\epsilon_t, \\rho_t)`."""
+        if not params:
+            return 0.0, 0.0
+        states = [self._initialized(group, p) for p in params]
+        rows = torch.tensor([_kernel_row(group, s["step"]) for s in states],
+                            dtype=torch.float64, device=params[0].device)
+        momenta = self._states(params, "momentum_buffer")
+        squares = self._states(params, "exp_avg_sq") if group["adaptive"] else []
+        grads = [p.grad for p in params]
+        if group["regularizer"] == "group_lasso":
+            by_row = group["group_by"] == "row"
+            sizes = _group_sizes(params, by_row)
+            weights = torch.as_tensor(_group_weight(group, sizes), dtype=torch.float64,
+                                      device=params[0].device)
+            factor = _proxsgd_fused.group_step(params, momenta, grads, squares, rows, weights,
+                                               by_row)
+            counts.add_groups(factor.reshape(-1), sizes, params)
+        else:
+            count = group["regularizer"] in _ELEMENTWISE_SPARSE and group["count_zeros"]
+            zeros = _proxsgd_fused.elementwise_step(params, momenta, grads, squares, rows,
+                                                    group["regularizer"],
+                                                    group["bounds"] is not None, count)
+            if count:
+                counts.add_coords(int(zeros), sum(p.numel() for p in params))
+        for state in states:
+            state["step"] += 1
+        return float(rows[0, 1]), float(rows[0, 0])
 
     def _states(self, params: list[torch.Tensor], key: str) -> list[torch.Tensor]:
         return [self.state[p][key] for p in params]
@@ -455,11 +515,7 @@ class ProxSGD(torch.optim.Optimizer):
         self._proximal_base(params, bases, scales)
         norms = prox.group_norms_rows(bases) if rows else prox.joint_norm(bases).reshape(1)
         factor = prox.group_shrinkage(norms, _group_weight(group, sizes) / scale)
-        zero = factor == 0
-        counts.zero_groups += int(zero.sum())
-        counts.groups += zero.numel()
-        counts.zero_coords += int((zero.to(sizes.dtype) * sizes).sum())
-        counts.coords += sum(p.numel() for p in params)
+        counts.add_groups(factor, sizes, params)
         if rows:
             for b in bases:
                 b.mul_(_scale_of(factor, b, True))
@@ -513,8 +569,20 @@ class _ZeroCounts:
         temporary). The indicator is summed in a dtype that counts every entry exactly."""
         exact = torch.float64 if x.numel() >= 2**24 or x.dtype == torch.float64 \
             else torch.float32
-        self.zero_coords += x.numel() - int(x.ne_(0).sum(dtype=exact))
-        self.coords += x.numel()
+        self.add_coords(x.numel() - int(x.ne_(0).sum(dtype=exact)), x.numel())
+
+    def add_coords(self, zeros: int, coords: int) -> None:
+        self.zero_coords += zeros
+        self.coords += coords
+
+    def add_groups(self, factor: torch.Tensor, sizes: torch.Tensor,
+                   params: list[torch.Tensor]) -> None:
+        """Count the groups whose shrinkage ``factor`` is 0, and their coordinates."""
+        zero = factor == 0
+        self.zero_groups += int(zero.sum())
+        self.groups += zero.numel()
+        self.add_coords(int((zero.to(sizes.dtype) * sizes).sum()),
+                        sum(p.numel() for p in params))
 
     @staticmethod
     def fraction(part: int, whole: int) -> float:
@@ -526,6 +594,16 @@ def _schedules(group: dict[str, Any], t: int) -> tuple[float, float]:
     :math:`\\rho_t = \\rho_0/(t+c)^{a_\\rho}`."""
     base = t + group["step_offset"]
     return group["lr"] / base ** group["lr_decay"], group["rho"] / base ** group["rho_decay"]
+
+
+def _kernel_row(group: dict[str, Any], t: int) -> list[float]:
+    """The fused kernel's scalars for a parameter at step ``t``, in the order of
+    :data:`deepoptim.optim._proxsgd_fused.COLUMNS` (an open side of the box is infinite)."""
+    eps_t, rho_t = _schedules(group, t)
+    lower, upper = group["bounds"] or (None, None)
+    return [rho_t, eps_t, math.sqrt(1 - group["beta"] ** (t + 1)), group["mu"], group["mu2"],
+            group["beta"], group["eps"], -math.inf if lower is None else lower,
+            math.inf if upper is None else upper]
 
 
 def _elementwise_prox_(b: torch.Tensor, group: dict[str, Any], tau: float | torch.Tensor
