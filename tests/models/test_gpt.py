@@ -10,8 +10,8 @@ from deepoptim.models import (
     decode_bytes,
     encode_bytes,
     gpt_config,
-    greedy_generate,
 )
+from deepoptim.nlp import greedy_continue
 
 
 def tiny(**changes) -> GPT:
@@ -57,21 +57,17 @@ def test_bytes_round_trip_any_text():
     assert decode_bytes(ids) == text
 
 
-def test_greedy_generate_is_argmax_continuation_and_stops():
+def test_greedy_continuation_of_the_gpt_is_its_argmax_chain():
+    """Prompts of different lengths batched (right-padded) continue exactly as each alone by
+    the argmax of the GPT's logits: its causal mask makes the padding invisible."""
     model = tiny()
-    prompt = torch.randint(0, 256, (2, 5))
-    new = greedy_generate(model, prompt, 6, context=GPT_CONFIGS["tiny"].context)
-    ids = prompt
-    for _ in range(6):
-        ids = torch.cat([ids, model(ids)[:, -1].argmax(-1, keepdim=True)], dim=1)
-    assert torch.equal(new, ids[:, 5:])
-    stop = int(new[0, 1])
-    stopped = greedy_generate(model, prompt, 6, context=32, stop=stop)
-    first = int((stopped[0] == stop).nonzero()[0])
-    assert (stopped[0, first:] == stop).all()
-    # a context shorter than the prompt crops it
-    cropped = greedy_generate(model, prompt, 1, context=2)
-    assert torch.equal(cropped[:, 0], model(prompt[:, -2:])[:, -1].argmax(-1))
+    prompts = [torch.randint(0, 256, (length,)) for length in (5, 2, 7)]
+    new = greedy_continue(model, prompts, 6)
+    for prompt, continuation in zip(prompts, new, strict=True):
+        ids = prompt[None]
+        for _ in range(6):
+            ids = torch.cat([ids, model(ids)[:, -1].argmax(-1, keepdim=True)], dim=1)
+        assert torch.equal(continuation, ids[0, len(prompt):])
     assert model.training
 
 

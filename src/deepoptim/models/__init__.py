@@ -24,7 +24,6 @@ from .gpt import (
     decode_bytes,
     encode_bytes,
     gpt_config,
-    greedy_generate,
 )
 from .heads import ConvBlocks, SentenceHead, TransformerBlocks, build_head
 from .minilm import SentenceClassifier, SentenceEncoder, load_minilm, minilm_path
@@ -68,7 +67,6 @@ __all__ = [
     "decode_bytes",
     "encode_bytes",
     "gpt_config",
-    "greedy_generate",
     "load_minilm",
     "max_pool",
     "mean_pool",

@@ -18,9 +18,9 @@ target the query and value maps alone, as Hu et al. (2022) do on GPT-2 (``target
 Weights start as in GPT-2: normal with standard deviation 0.02, the two projections that write
 into the residual stream (``attn.o`` and the MLP's second layer) scaled by
 :math:`1/\sqrt{2L}`, biases zero. :func:`encode_bytes` and :func:`decode_bytes` map text to
-byte ids and back; :func:`greedy_generate` continues a prompt with any causal model
-``model(ids) -> logits`` (the GPT itself, or it wrapped by an adapter). Models know nothing of
-training: the GPT is pretrained by :func:`deepoptim.adapters.pretrained_gpt`.
+byte ids and back (:func:`deepoptim.nlp.greedy_continue` continues prompts with the GPT, or it
+wrapped by an adapter). Models know nothing of training: the GPT is pretrained by
+:func:`deepoptim.adapters.pretrained_gpt`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from torch import nn
 
 from deepoptim._checks import check_int_at_least
 
-__all__ = ["GPT", "GPTConfig", "GPT_CONFIGS", "decode_bytes", "encode_bytes", "gpt_config",
-           "greedy_generate"]
+__all__ = ["GPT", "GPTConfig", "GPT_CONFIGS", "decode_bytes", "encode_bytes", "gpt_config"]
 
 VOCAB_SIZE = 256
 
@@ -189,30 +188,3 @@ def encode_bytes(text: str) -> torch.Tensor:
 def decode_bytes(ids: torch.Tensor) -> str:
     """The text of byte ids (a 1-D tensor); bytes that are not valid UTF-8 become U+FFFD."""
     return bytes(ids.tolist()).decode("utf-8", errors="replace")
-
-
-@torch.no_grad()
-def greedy_generate(model: nn.Module, prompt: torch.Tensor, max_new_tokens: int,
-                    context: int, stop: int | None = None) -> torch.Tensor:
-    """Continue ``prompt`` (B, T) by the most likely next byte, ``max_new_tokens`` times.
-
-    ``model(ids)`` returns logits (B, T, 256) of a causal model seeing at most ``context``
-    tokens: the prompt is cropped to its last ``context`` tokens before each step. A row that
-    emitted ``stop`` keeps emitting it. Returns only the new ids (B, max_new_tokens), in eval
-    mode (the model's mode is restored).
-    """
-    check_int_at_least("max_new_tokens", max_new_tokens, 0)
-    check_int_at_least("context", context, 1)
-    was_training = model.training
-    model.eval()
-    ids, done = prompt, torch.zeros(prompt.shape[0], dtype=torch.bool, device=prompt.device)
-    try:
-        for _ in range(max_new_tokens):
-            following = model(ids[:, -context:])[:, -1].argmax(dim=-1)
-            if stop is not None:
-                following = torch.where(done, stop, following)
-                done |= following == stop
-            ids = torch.cat([ids, following[:, None]], dim=1)
-    finally:
-        model.train(was_training)
-    return ids[:, prompt.shape[1]:]
