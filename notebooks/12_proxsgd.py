@@ -134,7 +134,12 @@ print(exp.describe())
 # $\tau_t$ it is Adam with $\beta_1 = 1-\rho_t$ and no first-moment bias correction.
 #
 # The implementation is `deepoptim.optim.ProxSGD`, the operators are in `deepoptim.prox`, and
-# the baseline's penalised loss is `deepoptim.sparsity.penalized_loss`.
+# the baseline's penalised loss is `deepoptim.sparsity.penalized_loss`. Each step runs its
+# passes over the parameters (momentum, $b$, the proximal operator, the update) as separate
+# vectorised kernels; `ProxSGD(..., fused=True)` compiles the whole step into one loop with
+# `torch.compile`, which pays on large models once its compilation is amortised and costs
+# more than it saves on the small networks of this chapter (`benchmarks/bench_proxsgd.py`
+# measures both, and the number of steps after which compiling pays).
 
 # %% [markdown]
 # ## Sparsity against accuracy on MNIST-1D
