@@ -24,15 +24,18 @@ shows what caching contributes.
 2. Top-5 eigenvalues at equal accuracy (both networks): each knob (our ``tol``,
    hessian-eigenthings' number of Lanczos steps, ARPACK's ``tol``) is set to the cheapest value
    that puts all five within ``--target`` relative error of the truth; the methods are then
-   timed alternately. Beside each ratio: the true error and the number of products of both
-   sides, so a ratio splits into products (fewer or more) and time per product (caching,
-   overhead).
+   timed alternately, each beside its products alone (the same number of products with a
+   fixed vector, no solver). Beside each ratio: the true errors, and the ratio split into
+   three factors whose product it is: products (fewer), time per product timed alone
+   (cheaper products), and time around the products (solver bookkeeping).
 3. Spectral density by SLQ at equal budget (probes x steps, the GradVis default 10 x 80): ours
    with the chains side by side (a loop of products per step, or one vectorised pass) and one
    after another, cached (the default) and uncached, against hessian-eigenthings'
    ``spectral_density`` and curvlinops' ``lanczos_approximate_spectrum`` (Papyan's SLQ, no
    reorthogonalisation, ARPACK for the ends of the spectrum); on the small network the
-   Wasserstein-1 distance of each estimate to the dense spectrum.
+   Wasserstein-1 distance of each estimate to the dense spectrum. Beside them the products
+   alone (cached), one at a time and in batches of the probes (loop and vectorised): what
+   batching gains on the products themselves, the rest being the chains' bookkeeping.
 
 Every time is measured ``--repeats`` times, methods alternating in one process; ratios
 (peer / ours, serial / batched, product / gradient) are median [q1, q3] over repeats.
@@ -53,7 +56,7 @@ import torch
 import torch.nn.functional as F
 
 from deepoptim import curvature, data, experiment, models, train
-from timing import alternate, ratios, show
+from timing import alternate, ratios, repeated, show
 
 K = 5
 TOLS = [0.3, 0.1, 0.03, 0.01, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5]
@@ -175,9 +178,32 @@ class _Counted(scipy.sparse.linalg.LinearOperator):
         return self.inner @ v
 
 
+def _products_alone(matvec: Callable[[torch.Tensor], object], dim: int,
+                    count: int) -> Callable[[], None]:
+    """``count`` products with a fixed vector, timed as one sample: the products an
+    eigensolver made, without the solver around them."""
+    vector = torch.randn(dim, generator=torch.Generator().manual_seed(0))
+    return repeated(lambda: matvec(vector), count)
+
+
+def _split(times: dict[str, list[float]], products: dict[str, int], peer: str,
+           ours: str) -> dict[str, object]:
+    """``peer / ours`` split into three factors whose product is the ratio of every round:
+    products (a count), time per product with the products alone, and the time around the
+    products (solver bookkeeping: ``total / products alone`` of each side)."""
+    per_product = [(p / products[peer]) / (o / products[ours]) for p, o in zip(
+        times[f"{peer}: products alone"], times[f"{ours}: products alone"], strict=True)]
+    around = [(tp / ap) / (to / ao) for tp, ap, to, ao in zip(
+        times[peer], times[f"{peer}: products alone"], times[ours],
+        times[f"{ours}: products alone"], strict=True)]
+    return {"products": products[peer] / products[ours], "per product": per_product,
+            "around the products": around}
+
+
 def bench_topk_equal_accuracy(problem: Problem, truth: torch.Tensor, target: float,
                               repeats: int) -> dict[str, object]:
-    """Calibrate each method to the accuracy target, then time them alternately."""
+    """Calibrate each method to the accuracy target, then time them alternately, each beside
+    its products alone (the same number of products with a fixed vector)."""
     def ours(op: curvature.LinearOperator) -> Callable[[object], curvature.EigenResult]:
         return lambda tol: curvature.eigsh(op, K, tol=tol)
 
@@ -186,6 +212,8 @@ def bench_topk_equal_accuracy(problem: Problem, truth: torch.Tensor, target: flo
         "ours uncached": ours(problem.ours_uncached)}
     knob = _calibrate(lambda tol: runs["ours"](tol).eigenvalues, TOLS, truth, target)
     knobs: dict[str, object] = {"ours, default tol": None, "ours": knob, "ours uncached": knob}
+    matvecs: dict[str, Callable[[torch.Tensor], object]] = {
+        "ours, default tol": problem.ours.matvec, "ours": problem.ours.matvec}
     if HAVE_EIGENTHINGS:
         import hessian_eigenthings as he
 
@@ -194,6 +222,7 @@ def bench_topk_equal_accuracy(problem: Problem, truth: torch.Tensor, target: flo
         knobs["hessian-eigenthings"] = _calibrate(
             lambda m: runs["hessian-eigenthings"](m).eigenvalues,
             list(range(K + 1, min(problem.dim, 300))), truth, target)
+        matvecs["hessian-eigenthings"] = problem.eigenthings.matvec
     if HAVE_CURVLINOPS:
         start = np.random.default_rng(0).standard_normal(problem.dim)  # ARPACK's is random
         runs["curvlinops + scipy eigsh"] = lambda tol: scipy.sparse.linalg.eigsh(
@@ -201,10 +230,11 @@ def bench_topk_equal_accuracy(problem: Problem, truth: torch.Tensor, target: flo
             return_eigenvectors=False)
         knobs["curvlinops + scipy eigsh"] = _calibrate(runs["curvlinops + scipy eigsh"],
                                                        [*TOLS, 0.0], truth, target)
+        scipy_operator = problem.curvlinops.to_scipy()
+        matvecs["curvlinops + scipy eigsh"] = lambda v: scipy_operator @ v.numpy()
     runnable = {name: (lambda run=runs[name], knob=knob: run(knob))
                 for name, knob in knobs.items()
                 if knob is not None or name == "ours, default tol"}
-    times = alternate(runnable, repeats)
     errors, products = {}, {}
     for name, run in runnable.items():
         result = run()
@@ -219,17 +249,24 @@ def bench_topk_equal_accuracy(problem: Problem, truth: torch.Tensor, target: flo
             values = scipy.sparse.linalg.eigsh(counted, k=K, which="LA", tol=knobs[name],
                                                v0=start, return_eigenvectors=False)
             errors[name], products[name] = _top_error(values, truth), counted.count
-    versus = {}
-    for name in times:
+    alone = {f"{name}: products alone": _products_alone(matvec, problem.dim, products[name])
+             for name, matvec in matvecs.items() if name in runnable}
+    times = alternate({**runnable, **alone}, repeats)
+    versus, split = {}, {}
+    for name in runnable:
         if name.startswith("ours"):
             continue
         for ours_name in ("ours, default tol", "ours"):
-            if ours_name in times:
-                versus[f"{name} / {ours_name}"] = ratios(times, name, ours_name)
-    if "ours uncached" in times:
+            if ours_name in runnable:
+                label = f"{name} / {ours_name}"
+                versus[label] = ratios(times, name, ours_name)
+                split[label] = _split(times, products, name, ours_name)
+    if "ours uncached" in runnable:
         versus["ours uncached / ours (caching)"] = ratios(times, "ours uncached", "ours")
+    in_products = {name: ratios(times, f"{name}: products alone", name)
+                   for name in runnable if f"{name}: products alone" in times}
     return {"knobs": knobs, "errors": errors, "times": times, "matvecs": products,
-            "ratios": versus}
+            "ratios": versus, "split": split, "share in products": in_products}
 
 
 def _w1(nodes, weights, eigenvalues: torch.Tensor) -> float:
@@ -252,6 +289,15 @@ def bench_density(problem: Problem, probes: int, steps: int, repeats: int,
         "ours uncached vmap batched": lambda: curvature.slq(problem.ours_vectorized_uncached,
                                                             probes, steps),
     }
+    # the same products without the chains around them: one at a time, or steps batches
+    vector = torch.randn(problem.dim, generator=torch.Generator().manual_seed(0))
+    batch = torch.randn(probes, problem.dim, generator=torch.Generator().manual_seed(0))
+    methods["products alone, serial"] = repeated(lambda: problem.ours.matvec(vector),
+                                                 probes * steps)
+    methods["products alone, batched"] = repeated(lambda: problem.ours.matvec_batch(batch),
+                                                  steps)
+    methods["products alone, vmap batched"] = repeated(
+        lambda: problem.ours_vectorized.matvec_batch(batch), steps)
     if HAVE_EIGENTHINGS:
         import hessian_eigenthings as he
 
@@ -264,7 +310,16 @@ def bench_density(problem: Problem, probes: int, steps: int, repeats: int,
         methods["curvlinops"] = lambda: lanczos_approximate_spectrum(
             problem.curvlinops, steps, num_repeats=probes)
     times = alternate(methods, repeats)
+    # every pair at equal products (probes x steps): a ratio comes from batching or caching
     named = {"serial / batched, cached (the default)": ("ours serial", "ours batched"),
+             "serial / batched, cached, products alone": ("products alone, serial",
+                                                          "products alone, batched"),
+             "serial / vmap batched, cached, products alone": (
+                 "products alone, serial", "products alone, vmap batched"),
+             "ours serial / its products alone (bookkeeping)": ("ours serial",
+                                                                "products alone, serial"),
+             "ours batched / its products alone (bookkeeping)": ("ours batched",
+                                                                 "products alone, batched"),
              "serial / batched, uncached": ("ours uncached serial", "ours uncached batched"),
              "loop / vmap batched, cached": ("ours batched", "ours vmap batched"),
              "loop / vmap batched, uncached": ("ours uncached batched",
@@ -329,16 +384,31 @@ def main(quick: bool = False, threads: int = 1, repeats: int | None = None,
             if name not in topk["times"]:
                 print(f"    {name:28s} never reached the target")
                 continue
-            print(f"    {name:28s} setting {knob!s:7s} error {topk['errors'][name]:.1e} "
-                  f"products {topk['matvecs'][name]:4d} "
-                  f"time {statistics.median(topk['times'][name]) * 1e3:8.1f} ms")
+            count = topk["matvecs"][name]
+            line = (f"    {name:28s} setting {knob!s:7s} error {topk['errors'][name]:.1e} "
+                    f"products {count:4d} "
+                    f"time {statistics.median(topk['times'][name]) * 1e3:8.1f} ms")
+            if name in topk["share in products"]:
+                alone = statistics.median(topk["times"][f"{name}: products alone"])
+                line += (f", {alone / count * 1e3:.2f} ms per product alone, in products "
+                         f"{statistics.median(topk['share in products'][name]):.0%}")
+            print(line)
+        print("    ratio = products (fewer) x time per product (cheaper products, timed alone)"
+              " x time around the products (solver bookkeeping)")
         for name, values in topk["ratios"].items():
-            print(f"    {name:44s} {show(values)}")
+            line = f"    {name:44s} {show(values)}"
+            if name in topk["split"]:
+                split = topk["split"][name]
+                line += (f" = {split['products']:.2f} x {show(split['per product']).strip()}"
+                         f" x {show(split['around the products']).strip()}")
+            print(line)
 
     for problem, spectrum in ((small, eigenvalues), (large, None)):
         density = bench_density(problem, probes, steps, repeats, spectrum)
         results[f"density {problem.name}"] = density
-        print(f"\n[3] SLQ density of the {problem.name}, {probes} probes x {steps} steps")
+        print(f"\n[3] SLQ density of the {problem.name}, {probes} probes x {steps} steps "
+              "(our variants all make probes x steps products: their ratios come from "
+              "batching or caching)")
         for name, ts in density["times"].items():
             print(f"    {name:28s} {statistics.median(ts) * 1e3:9.1f} ms")
         for name, values in density["ratios"].items():
