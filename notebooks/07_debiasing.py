@@ -26,7 +26,8 @@
 #   {glue:text}`race_presence` and religion bias {glue:text}`religion_presence`. After the
 #   gender debiasing the race score {glue:text}`race_after_gender` and the religion score
 #   {glue:text}`religion_after_gender`. Debiasing with Christian/Muslim/Jewish pairs instead,
-#   the religion score {glue:text}`religion_after_religion`.
+#   the religion score {glue:text}`religion_after_religion`, and the gender score
+#   {glue:text}`gender_after_religion`.
 # * This run: the {glue:text}`profile` profile, {glue:text}`seeds_text`,
 #   {glue:text}`debias_steps` steps of debiasing per seed.
 # ```
