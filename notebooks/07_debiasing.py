@@ -226,7 +226,8 @@ glue("corpus_pairs", len(corpus_pairs), display=False)
 glue("corpus_sentences", f"{len(doc_sentences):,}", display=False)
 glue("n_subjects", len(studies.SUBJECTS), display=False)
 glue("n_religion_subjects", len(studies.RELIGION_SUBJECTS), display=False)
-glue("n_religion_pairs", len(religion_pairs), display=False)
+religion_train = religion_pairs[::exp.profile.pick(smoke=10, quick=1, full=1)]
+glue("n_religion_pairs", len(religion_train), display=False)
 glue("n_activities", len(studies.ACTIVITIES), display=False)
 glue("held_out", HELD_OUT, display=False)
 glue("n_train_pairs", len(train_pairs), display=False)
@@ -252,7 +253,7 @@ downstream = data.stdlib_docstrings().small(exp.profile.pick(smoke=40, quick=500
 n_test = exp.profile.pick(smoke=80, quick=downstream.num_test, full=downstream.num_test)
 texts = {
     "train_a": [a for a, _ in train_pairs], "train_b": [b for _, b in train_pairs],
-    "religion_a": [a for a, _ in religion_pairs], "religion_b": [b for _, b in religion_pairs],
+    "religion_a": [a for a, _ in religion_train], "religion_b": [b for _, b in religion_train],
     "held": [s for pair in held_pairs for s in pair], "anchor": anchor_sentences,
     "seat": seat_texts, "task_train": list(downstream.texts_train),
     "task_test": list(downstream.texts_test[:n_test]),
