@@ -22,6 +22,12 @@
 # * Downstream, a linear head on the frozen encoder classifies docstrings with
 #   {glue:text}`acc_before:.1%` accuracy before and {glue:text}`acc_after` after: its
 #   accuracy {glue:text}`acc_phrase` (Sent-Debias: {glue:text}`acc_sent:.1%`).
+# * Race and religion, measured with the same kind of tests: on the original encoder race bias
+#   {glue:text}`race_presence` and religion bias {glue:text}`religion_presence`. After the
+#   gender debiasing the race score {glue:text}`race_after_gender` and the religion score
+#   {glue:text}`religion_after_gender`. Debiasing with Christian/Muslim/Jewish pairs instead,
+#   the religion score {glue:text}`religion_after_religion`, and the gender score
+#   {glue:text}`gender_after_religion`.
 # * This run: the {glue:text}`profile` profile, {glue:text}`seeds_text`,
 #   {glue:text}`debias_steps` steps of debiasing per seed.
 # ```
@@ -35,7 +41,9 @@
 # information "without impacting downstream performance". This chapter defines the measures
 # of bias the paper uses, applies the method to a small sentence encoder, compares it with
 # the projection method Sent-Debias {cite:p}`liang2020sentdebias`, and measures both halves
-# of the claim.
+# of the claim. The same tests, with other word lists, measure race and religion bias: how
+# the gender debiasing moves them, and what the method does when its pairs are religious
+# terms instead.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full
@@ -97,7 +105,13 @@ print(exp.describe())
 # "{w} is here."). The gender tests are WEAT 6 (career/family against male/female names),
 # 7 (maths/arts against male/female terms) and 8 (science/arts against male/female kin
 # terms), and their "b" variants, which swap names and terms. Following the paper, the
-# *gender bias score* is the mean of $|d|$ over the six tests.
+# *gender bias score* is the mean of $|d|$ over the six tests. The race tests are WEAT 3, 4
+# and 5 of {cite:t}`caliskan2017weat`, European-American against African-American first
+# names with pleasant against unpleasant words; the religion tests follow the style of
+# {cite:t}`liang2020sentdebias`: Christian against Muslim terms (tests 1 and 1b) and
+# Christian against Jewish terms (2 and 2b) with the same pleasant and unpleasant words. The
+# *race* and *religion bias scores* are again the mean $|d|$ over their tests. Every test is
+# oriented so that $d > 0$ is the stereotype's direction.
 #
 # **MAC** {cite:p}`manzini2019mac` is the mean, over target sentences $t$ and attribute sets
 # $A_j$, of the mean cosine distance $1 - \cos(t, a)$; the paper reads a larger MAC as less
@@ -159,10 +173,11 @@ print(exp.describe())
 # `weat(X, Y, A, B)` (effect size and permutation p-value), `mac`, `linear_probe` and
 # `mlp_probe`, `counterfactual_pairs(sentences, pairs)`, `debias_loss` and Sent-Debias's
 # `bias_subspace` and `remove_subspace`. `deepoptim.data` ships the WEAT word sets
-# (`weat_tests()`) and the SEAT templates (`seat_sentences(word_set)`);
+# (`weat_tests(bias)` for "gender", "race" or "religion") and the SEAT templates
+# (`seat_sentences(word_set)`);
 # `deepoptim.models.load_minilm()` loads all-MiniLM-L6-v2 offline. The chapter's experiment
-# code (the cached lower layers, the training loop, the SEAT table) is in
-# `deepoptim.studies.part2_debiasing`.
+# code (the cached lower layers, the training loop, the SEAT table, `group_pairs` for the
+# counterfactuals between three religions) is in `deepoptim.studies.part2_debiasing`.
 #
 # ## The encoder and the sentences
 #
@@ -175,8 +190,12 @@ print(exp.describe())
 # sentences are built from templates: {glue:text}`n_subjects` subjects ("He", "The man",
 # "My father", "John", ...) times {glue:text}`n_activities` activities ("washed his car on
 # Sunday"). The last {glue:text}`held_out` activities are held out to measure the probe;
-# none of the sentences uses a SEAT template or a WEAT target word, so the sentences that
-# train and those that measure are disjoint.
+# none of the sentences uses a SEAT template or a WEAT word other than the group words, so
+# the sentences that train and those that measure are disjoint. The religion pairs are built
+# the same way, from {glue:text}`n_religion_subjects` subjects in their Christian form ("The
+# priest", "A visitor from the church", ...) swapped between the Christian, Muslim and
+# Jewish forms of five concepts (church/mosque/synagogue, priest/imam/rabbi, ...), the
+# definitional religion triples of {cite:t}`manzini2019mac`.
 
 # %%
 encoder, tokenizer = models.load_minilm()
@@ -189,7 +208,9 @@ HELD_OUT = 10  # activities kept for measuring
 train_sentences, held_sentences = studies.pair_sentences(HELD_OUT)
 train_pairs = nlp.counterfactual_pairs(train_sentences, studies.GENDER_PAIRS)
 held_pairs = nlp.counterfactual_pairs(held_sentences, studies.GENDER_PAIRS)
-for original, swapped in train_pairs[:3]:
+religion_sentences, _ = studies.pair_sentences(HELD_OUT, subjects=studies.RELIGION_SUBJECTS)
+religion_pairs = studies.group_pairs(religion_sentences, studies.RELIGION_TERMS)
+for original, swapped in train_pairs[:3] + religion_pairs[3::len(religion_sentences)]:
     print(f"{original:45s} -> {swapped}")
 
 # %% tags=["hide-input"]
@@ -204,6 +225,9 @@ anchor_sentences = anchor_sentences[:n_anchors]
 glue("corpus_pairs", len(corpus_pairs), display=False)
 glue("corpus_sentences", f"{len(doc_sentences):,}", display=False)
 glue("n_subjects", len(studies.SUBJECTS), display=False)
+glue("n_religion_subjects", len(studies.RELIGION_SUBJECTS), display=False)
+religion_train = religion_pairs[::exp.profile.pick(smoke=10, quick=1, full=1)]
+glue("n_religion_pairs", len(religion_train), display=False)
 glue("n_activities", len(studies.ACTIVITIES), display=False)
 glue("held_out", HELD_OUT, display=False)
 glue("n_train_pairs", len(train_pairs), display=False)
@@ -219,15 +243,17 @@ glue("top_layers_text", "layer" if TOP_LAYERS == 1 else f"{TOP_LAYERS} layers",
 
 # %%
 MAX_LENGTH = 48
-tests = data.weat_tests()
+BIAS_OF = {name: bias for bias in data.WEAT_BIASES for name in data.weat_tests(bias)}
+tests = {name: test for bias in data.WEAT_BIASES for name, test in data.weat_tests(bias).items()}
 word_sets = {ws.name: ws for test in tests.values() for ws in (test.x, test.y, test.a, test.b)}
 seat_texts = sorted({s for ws in word_sets.values() for s in data.seat_sentences(ws)})
-assert not set(seat_texts) & {s for pair in train_pairs for s in pair}  # disjoint
+assert not set(seat_texts) & {s for pair in train_pairs + religion_pairs for s in pair}
 
 downstream = data.stdlib_docstrings().small(exp.profile.pick(smoke=40, quick=500, full=1200))
 n_test = exp.profile.pick(smoke=80, quick=downstream.num_test, full=downstream.num_test)
 texts = {
     "train_a": [a for a, _ in train_pairs], "train_b": [b for _, b in train_pairs],
+    "religion_a": [a for a, _ in religion_train], "religion_b": [b for _, b in religion_train],
     "held": [s for pair in held_pairs for s in pair], "anchor": anchor_sentences,
     "seat": seat_texts, "task_train": list(downstream.texts_train),
     "task_test": list(downstream.texts_test[:n_test]),
@@ -260,6 +286,8 @@ def measure(emb):
 
     seat = studies.seat_table(embed, tests, data.seat_sentences, samples=PERMUTATIONS,
                               seed=seed)
+    seat.insert(0, "bias", seat["test"].map(BIAS_OF))
+    mean_d = seat["d"].abs().groupby(seat["bias"]).mean()
     targets = torch.cat([embed(data.seat_sentences(word_sets[n])) for n in NEUTRAL])
     attributes = [embed(data.seat_sentences(word_sets[n])) for n in ("MaleTerms", "FemaleTerms")]
     held = emb["held"].double()
@@ -267,13 +295,15 @@ def measure(emb):
     probe = nlp.linear_probe(held, held_labels, seed=seed)
     accuracy = studies.linear_head_accuracy(emb["task_train"], y_task_train,
                                             emb["task_test"], y_task_test)
-    return seat, {"bias": float(seat["d"].abs().mean()), "mac": nlp.mac(targets, attributes),
+    return seat, {**{bias: float(mean_d[bias]) for bias in data.WEAT_BIASES},
+                  "mac": nlp.mac(targets, attributes),
                   "probe": probe.test_accuracy, "chance": probe.chance,
                   "task_acc": accuracy}
 
 
 emb_original = embeddings_of(original)
 seat_original, scores_original = measure(emb_original)
+gender_original = seat_original[seat_original["bias"] == "gender"]
 
 # %% [markdown]
 # ## Bias before debiasing
@@ -283,23 +313,23 @@ seat_original, scores_original = measure(emb_original)
 # {glue:text}`permutations` random partitions).
 
 # %% tags=["remove-input"]
-studies.show(seat_original.rename(columns={"test": "test", "d": "effect size d",
-                                           "p": "p-value"}),
-             {"effect size d": ".3f", "p-value": ".4f"})
+studies.show(gender_original.drop(columns="bias").rename(
+    columns={"test": "test", "d": "effect size d", "p": "p-value"}),
+    {"effect size d": ".3f", "p-value": ".4f"})
 
 # %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
-for row in seat_original.itertuples():
+for row in gender_original.itertuples():
     print(f"{row.test}: d {row.d:.3f}")
 
 # %% tags=["remove-input"]
-significant = int((seat_original["p"] < 0.05).sum())
-glue("bias_before", scores_original["bias"], display=False)
-glue("significant_before", f"{studies.count_phrase(significant, len(seat_original))} tests "
+significant = int((gender_original["p"] < 0.05).sum())
+glue("bias_before", scores_original["gender"], display=False)
+glue("significant_before", f"{studies.count_phrase(significant, len(gender_original))} tests "
      "significant", display=False)
-positive = int((seat_original["d"] > 0).sum())
-glue("positive_before", studies.count_phrase(positive, len(seat_original)), display=False)
-strongest = seat_original.loc[seat_original["d"].abs().idxmax()]
+positive = int((gender_original["d"] > 0).sum())
+glue("positive_before", studies.count_phrase(positive, len(gender_original)), display=False)
+strongest = gender_original.loc[gender_original["d"].abs().idxmax()]
 glue("strongest", f"{strongest['test']} (d = {strongest['d']:.2f})", display=False)
 
 # %% [markdown]
@@ -337,21 +367,21 @@ seat_sent, scores_sent = measure(embeddings_of(
 records = pd.DataFrame([{"config": "original", "seed": seed, **scores_original},
                         *rows, {"config": "Sent-Debias", "seed": seed, **scores_sent}])
 summary = experiment.summarize(records, by=["config"],
-                               metrics=["bias", "mac", "probe", "task_acc"])
+                               metrics=["gender", "mac", "probe", "task_acc"])
 
 # %% tags=["remove-input"]
 glue("debias_steps", DEBIAS_STEPS, display=False)
 glue("debias_lr", f"{DEBIAS_LR:g}", display=False)
 glue("anchor_weight", f"{ANCHOR_WEIGHT:g}", display=False)
 studies.show(studies.results_table(
-    summary, {"bias score (mean |d|)": ("bias", ".3f"), "MAC": ("mac", ".4f"),
+    summary, {"bias score (mean |d|)": ("gender", ".3f"), "MAC": ("mac", ".4f"),
               "probe accuracy": ("probe", ".1%"), "downstream accuracy": ("task_acc", ".1%")},
     {"config": "encoder"}))
 
 # %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
 for row in summary.itertuples():
-    print(f"{row.config:12s} bias {row.bias_mean:.2f} probe {row.probe_mean:.2f} "
+    print(f"{row.config:12s} bias {row.gender_mean:.2f} probe {row.probe_mean:.2f} "
           f"acc {row.task_acc_mean:.2f}")
 
 # %% [markdown]
@@ -367,7 +397,8 @@ for row in summary.itertuples():
 seat_all = pd.concat([seat_original.assign(config="original"),
                       pd.concat(seats).assign(config="contrastive"),
                       seat_sent.assign(config="Sent-Debias")])
-per_test = seat_all.groupby(["config", "test"], sort=False)["d"].mean().unstack(0)
+per_test = (seat_all[seat_all["bias"] == "gender"]
+            .groupby(["config", "test"], sort=False)["d"].mean().unstack(0))
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 per_test.plot.bar(ax=axes[0], color=[plotting.color(c) for c in per_test.columns], rot=0)
 axes[0].axhline(0, color="black", linewidth=0.8)
@@ -392,11 +423,11 @@ glue("chance", scores_original["chance"], display=False)
 glue("n_task_train", downstream.num_train, display=False)
 glue("n_task_test", n_test, display=False)
 glue("n_classes", downstream.num_classes, display=False)
-bias_phrase, bias_verdict = studies.bias_change_verdict(scores_original["bias"],
-                                                        scores_of("contrastive", "bias"))
+bias_phrase, bias_verdict = studies.bias_change_verdict(scores_original["gender"],
+                                                        scores_of("contrastive", "gender"))
 glue("bias_phrase", bias_phrase, display=False)
-glue("bias_sent", scores_sent["bias"], display=False)
-glue("sent_phrase", studies.direction_phrase(scores_original["bias"], scores_sent["bias"]),
+glue("bias_sent", scores_sent["gender"], display=False)
+glue("sent_phrase", studies.direction_phrase(scores_original["gender"], scores_sent["gender"]),
      display=False)
 probe_phrase, probe_claim = studies.probe_verdict(scores_of("contrastive", "probe"),
                                                   scores_original["chance"])
@@ -454,6 +485,123 @@ glue("pair_phrase", studies.direction_phrase(first_pair, final_pair, tolerance=1
 # **Downstream.** The linear head's accuracy {glue:text}`acc_phrase`. With Sent-Debias it
 # {glue:text}`sent_acc_phrase`.
 #
+# ## Race and religion
+#
+# The same encoders, measured with the race and the religion tests: does removing one bias
+# move the others? On the original encoder, race bias {glue:text}`race_presence`, and
+# religion bias {glue:text}`religion_presence`. To see what debiasing for religion does, a
+# fresh copy of the top {glue:text}`top_layers_text` is trained exactly as for gender, on the
+# {glue:text}`n_religion_pairs` religion pairs instead of the gender ones
+# ({glue:text}`religion_seeds_text`). Race is only measured: a counterfactual of a name
+# swaps it for a name of the other group, and which name to pair with which is a choice
+# without a definitional answer.
+
+# %%
+RELIGION_SEEDS = exp.seeds()[:exp.profile.pick(smoke=1, quick=1, full=exp.profile.n_seeds)]
+religion_cache = (*cache["religion_a"], *cache["religion_b"])
+religion_rows, religion_seats = [], []
+for run_seed in RELIGION_SEEDS:
+    top, _ = studies.debias_top_layers(
+        encoder, FIRST, religion_cache, cache["anchor"], steps=DEBIAS_STEPS, lr=DEBIAS_LR,
+        anchor_weight=ANCHOR_WEIGHT, seed=run_seed)
+    seat, scores = measure(embeddings_of(top))
+    religion_rows.append({"config": "religion", "seed": run_seed, **scores})
+    religion_seats.append(seat.assign(seed=run_seed, config="religion"))
+records = pd.concat([records, pd.DataFrame(religion_rows)], ignore_index=True)
+cross = experiment.summarize(records, by=["config"],
+                             metrics=["gender", "race", "religion", "task_acc"])
+
+# %% tags=["remove-input"]
+NAMES = {"original": "original", "contrastive": "debiased for gender",
+         "Sent-Debias": "Sent-Debias (gender)", "religion": "debiased for religion"}
+studies.show(studies.results_table(
+    cross.assign(config=cross["config"].map(NAMES)),
+    {"gender (mean |d|)": ("gender", ".3f"), "race (mean |d|)": ("race", ".3f"),
+     "religion (mean |d|)": ("religion", ".3f"), "downstream accuracy": ("task_acc", ".1%")},
+    {"config": "encoder"}))
+
+# %% tags=["remove-cell"]
+# NBVAL_CHECK_OUTPUT
+for row in cross.itertuples():
+    print(f"{row.config:12s} gender {row.gender_mean:.2f} race {row.race_mean:.2f} "
+          f"religion {row.religion_mean:.2f}")
+
+# %% [markdown]
+# The bias scores of each encoder (mean over its seeds). Per test, the effect size and the
+# largest p-value over the seeds (a test counts as significant for an encoder when it is in
+# every seed):
+
+# %% tags=["remove-input"]
+seat_other = pd.concat([seat_all, *religion_seats])
+seat_other = seat_other[seat_other["bias"] != "gender"]
+SHOWN = ("original", "contrastive", "religion")
+by_test = seat_other.groupby(["bias", "test", "config"], sort=False).agg(
+    d=("d", "mean"), p=("p", "max")).unstack("config")
+by_test = by_test.reindex(columns=[(m, c) for c in SHOWN for m in ("d", "p")])
+by_test.columns = [f"{NAMES[c]}: {'d' if m == 'd' else 'p'}" for m, c in by_test.columns]
+studies.show(by_test.reset_index(), {c: ".3f" if c.endswith("d") else ".4f"
+                                     for c in by_test.columns})
+
+# %% tags=["remove-cell"]
+# NBVAL_CHECK_OUTPUT
+for (_, test), row in by_test.iterrows():
+    print(f"{test}: " + " ".join(f"{round(row[f'{NAMES[c]}: d'], 2) + 0.0:.2f}"
+                                 for c in SHOWN))
+
+# %% tags=["remove-input"]
+def other_bias(bias):
+    """The original encoder's tests of one bias and their significance phrase."""
+    rows = seat_original[seat_original["bias"] == bias]
+    return studies.significance_phrase(rows["d"], rows["p"])
+
+
+def still_significant(bias, config):
+    """How many tests of ``bias`` are significant in every seed of ``config``."""
+    rows = seat_other[(seat_other["bias"] == bias) & (seat_other["config"] == config)]
+    largest = rows.groupby("test")["p"].max()
+    return studies.count_phrase(int((largest < 0.05).sum()), len(largest))
+
+
+def change(bias, config):
+    return studies.bias_change_verdict(scores_original[bias], scores_of(config, bias))
+
+
+glue("race_presence", other_bias("race"), display=False)
+glue("religion_presence", other_bias("religion"), display=False)
+glue("religion_seeds_text", studies.seeds_phrase(len(RELIGION_SEEDS)), display=False)
+for bias in ("race", "religion"):
+    glue(f"{bias}_after_gender", change(bias, "contrastive")[0], display=False)
+    glue(f"{bias}_after_sent", studies.direction_phrase(scores_original[bias],
+                                                        scores_sent[bias]), display=False)
+    for config in ("original", "contrastive", "religion"):
+        glue(f"{bias}_significant_{config}", still_significant(bias, config), display=False)
+for bias in ("gender", "race", "religion"):
+    glue(f"{bias}_after_religion", change(bias, "religion")[0], display=False)
+religion_verdict = change("religion", "religion")[1]
+gender_ratio = (sum(scores_of("religion", "gender")) / len(RELIGION_SEEDS)) / (
+    sum(scores_of("contrastive", "gender")) / n_seeds)
+glue("gender_religion_vs_gender", studies.relative_to(gender_ratio, "after the gender "
+                                                      "debiasing"), display=False)
+religion_acc_phrase, _ = studies.accuracy_kept_verdict(scores_original["task_acc"],
+                                                       scores_of("religion", "task_acc"))
+glue("religion_acc_phrase", religion_acc_phrase, display=False)
+
+# %% [markdown]
+# **Gender debiasing, seen from race and religion.** After the contrastive gender
+# debiasing, the race score {glue:text}`race_after_gender`, and the religion score
+# {glue:text}`religion_after_gender`; {glue:text}`race_significant_contrastive` race and
+# {glue:text}`religion_significant_contrastive` religion tests are significant in every
+# seed (before: {glue:text}`race_significant_original` and
+# {glue:text}`religion_significant_original`). With Sent-Debias's gender projection the race
+# score {glue:text}`race_after_sent` and the religion score {glue:text}`religion_after_sent`.
+#
+# **Religion debiasing.** Trained on the religion pairs, the religion score
+# {glue:text}`religion_after_religion`, with {glue:text}`religion_significant_religion`
+# religion tests significant. Its side effects: the gender score
+# {glue:text}`gender_after_religion` (a mean |d| {glue:text}`gender_religion_vs_gender`),
+# and the race score {glue:text}`race_after_religion`.
+# The downstream accuracy {glue:text}`religion_acc_phrase`.
+#
 # ## The thesis's claims beside what we measured
 #
 # The claims are those of the debiasing paper's abstract {cite:p}`kenneweg2023debiasing`.
@@ -461,11 +609,11 @@ glue("pair_phrase", studies.direction_phrase(first_pair, final_pair, tolerance=1
 # from this set-up, and are not restated.
 
 # %% tags=["remove-input"]
-after_bias = scores_of("contrastive", "bias")
+after_bias = scores_of("contrastive", "gender")
 claims = claims_table([
     {"claim": "contrastive debiasing removes (cosine-measured) gender bias",
      "source": "Kenneweg et al. 2023, abstract",
-     "ours": f"mean |d| over 6 gender SEAT tests: {scores_original['bias']:.3f} before, "
+     "ours": f"mean |d| over 6 gender SEAT tests: {scores_original['gender']:.3f} before, "
              f"{studies.joined([f'{b:.3f}' for b in after_bias])} after (per seed); "
              "criterion: each seed lowers it by at least 20%",
      "verdict": bias_verdict},
@@ -485,9 +633,17 @@ claims = claims_table([
      "verdict": acc_verdict},
     {"claim": "Sent-Debias (the baseline) removes bias",
      "source": "Liang et al. 2020, as the paper's baseline",
-     "ours": f"mean |d| {scores_original['bias']:.3f} before, {scores_sent['bias']:.3f} after; "
-             "criterion: lower by at least 20%",
-     "verdict": studies.bias_change_verdict(scores_original["bias"], [scores_sent["bias"]])[1]},
+     "ours": f"mean |d| {scores_original['gender']:.3f} before, {scores_sent['gender']:.3f} "
+             "after; criterion: lower by at least 20%",
+     "verdict": studies.bias_change_verdict(scores_original["gender"],
+                                            [scores_sent["gender"]])[1]},
+    {"claim": "contrastive debiasing removes (cosine-measured) bias: here religion bias, "
+              "with religion word pairs",
+     "source": "Kenneweg et al. 2023, abstract (the method applied to religion)",
+     "ours": f"mean |d| over 4 religion SEAT tests: {scores_original['religion']:.3f} before, "
+             f"{studies.joined([f'{b:.3f}' for b in scores_of('religion', 'religion')])} "
+             "after (per seed); criterion: each seed lowers it by at least 20%",
+     "verdict": religion_verdict},
 ])
 glue_claims(claims, seeds=exp.seeds())
 studies.show(claims.rename(columns={"ours": "measured here"}))
@@ -502,9 +658,11 @@ glue("elapsed", f"{elapsed:.0f} s", display=False)
 #   layers), on {glue:text}`n_train_pairs` templated pairs rather than thousands of news
 #   sentences. The anchor term replaces the paper's interleaved task loss; its weight and
 #   the learning rate were set by hand, not tuned.
-# * **English and gender only**, with binary word lists: the definitional pairs, the WEAT
-#   sets (8 words each) and the eight SEAT templates decide what "bias" means here. Race and
-#   religion, which the paper also debiases, are not measured.
+# * **English, three attributes, short binary word lists**: the definitional pairs, the WEAT
+#   sets (8 words each, cut down from Caliskan et al.'s longer race lists) and the eight SEAT
+#   templates decide what "bias" means here. Race is measured, never debiased. The religion
+#   tests and pairs are our own, in the style of Sent-Debias's, and three religions stand in
+#   for many; the religion debiasing runs on {glue:text}`religion_seeds_text`.
 # * **Small tests.** A SEAT test has 64 sentences per set, built from 8 words, so its
 #   sentences are far from independent and the p-values overstate the evidence; the probe
 #   sees {glue:text}`n_held_pairs` held-out pairs.

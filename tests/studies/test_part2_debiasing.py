@@ -8,6 +8,15 @@ import torch
 from deepoptim import data, nlp
 from deepoptim.studies import part2_debiasing as P
 
+# every WEAT word that is not a group word: career, family, maths, arts, science, pleasant and
+# unpleasant words; training sentences must hold none of them
+_GROUP_SETS = ("Names", "Terms")
+_MEASURED_WORDS = sorted({
+    w for bias in data.WEAT_BIASES for test in data.weat_tests(bias).values()
+    for ws in (test.x, test.y, test.a, test.b) if not ws.name.endswith(_GROUP_SETS)
+    and not ws.name.startswith(("EuropeanAmericanNames", "AfricanAmericanNames"))
+    for w in ws.words})
+
 
 def test_pair_sentences_are_disjoint_and_avoid_the_measurement():
     train, held = P.pair_sentences(10)
@@ -16,14 +25,60 @@ def test_pair_sentences_are_disjoint_and_avoid_the_measurement():
     seat = {s for test in data.weat_tests().values()
             for ws in (test.x, test.y, test.a, test.b) for s in data.seat_sentences(ws)}
     assert not (set(train) | set(held)) & seat
-    targets = [w for test in data.weat_tests().values() for w in test.x.words + test.y.words
-               if test.x.name not in ("MaleNames", "MaleTerms")]
-    assert targets and not any(P._has_word(s, targets) for s in train + held)
+    assert not any(P._has_word(s, _MEASURED_WORDS) for s in train + held)
     # every sentence has a counterfactual, and every counterfactual is all female
     pairs = nlp.counterfactual_pairs(train + held, P.GENDER_PAIRS)
     assert len(pairs) == len(train) + len(held)
     male = [m for _, m in P.GENDER_PAIRS]
     assert not any(P._has_word(b, male) for _, b in pairs)
+
+
+def test_religion_pairs_swap_between_every_two_religions():
+    train, _ = P.pair_sentences(10, subjects=P.RELIGION_SUBJECTS)
+    assert not any(P._has_word(s, _MEASURED_WORDS) for s in train)
+    assert not any(P._has_word(s, [w for pair in P.GENDER_PAIRS for w in pair][::2])
+                   for s in train)  # no female word: the religion sentences stay male
+    pairs = P.group_pairs(train, P.RELIGION_TERMS)
+    assert len(pairs) == 3 * len(train)  # Christian-Muslim, Christian-Jewish, Muslim-Jewish
+    assert pairs[0] == ("My Christian neighbour washed his car on Sunday.",
+                        "My Muslim neighbour washed his car on Sunday.")
+    assert pairs[len(train)][1] == "My Jewish neighbour washed his car on Sunday."
+    assert pairs[2 * len(train) + 3] == ("The imam washed his car on Sunday.",
+                                         "The rabbi washed his car on Sunday.")
+    religions = list(zip(*P.RELIGION_TERMS, strict=True))
+    for sentence in {s for pair in pairs for s in pair}:  # each in exactly one religion's words
+        assert [P._has_word(sentence, words) for words in religions].count(True) == 1
+    seat = {s for test in data.weat_tests("religion").values()
+            for ws in (test.x, test.y, test.a, test.b) for s in data.seat_sentences(ws)}
+    assert not {s for pair in pairs for s in pair} & seat
+
+
+def test_group_pairs_two_groups_is_counterfactual_pairs_and_rejects_ragged_terms():
+    sentences = ["He washed his car.", "The bus was late."]
+    assert P.group_pairs(sentences, [("he", "she"), ("his", "her")]) == \
+        nlp.counterfactual_pairs(sentences, [("he", "she"), ("his", "her")])
+    for bad in ([], [("he",)], [("he", "she"), ("his", "her", "its")]):
+        with pytest.raises(ValueError, match="Invalid terms value"):
+            P.group_pairs(sentences, bad)
+
+
+def test_significance_phrase_all_some_none_and_nan():
+    assert P.significance_phrase([1.0, 0.8, -0.3], [0.001, 0.01, 0.02]) == (
+        "is significant at the 5% level in all 3 tests (mean |d| 0.70)")
+    assert P.significance_phrase([1.0, 0.1], [0.001, 0.4]) == (
+        "is significant at the 5% level in 1 of 2 tests only (mean |d| 0.55)")
+    assert P.significance_phrase([0.2, -0.1], [0.2, 0.7]) == (
+        "is not significant at the 5% level in any of the 2 tests (mean |d| 0.15): there is "
+        "no clear bias to remove")
+    assert P.significance_phrase([0.5], [0.05]).startswith("is not significant")  # p = level
+    assert P.significance_phrase([1.2], [0.01], level=0.1) == (
+        "is significant at the 10% level in 1 of 1 test (mean |d| 1.20)")
+    assert P.significance_phrase([], []) == "was not measured"
+    assert P.significance_phrase([0.5, math.nan], [0.01, 0.01]) == "was not measured"
+    with pytest.raises(ValueError, match="p_values"):
+        P.significance_phrase([0.5], [0.01, 0.02])
+    with pytest.raises(ValueError, match="level"):
+        P.significance_phrase([0.5], [0.01], level=5)
 
 
 @pytest.mark.parametrize("held_out", [0, len(P.ACTIVITIES)])
@@ -42,6 +97,10 @@ def test_bias_change_verdict_both_directions_and_nan():
     phrase, verdict = P.bias_change_verdict(0.8, [0.8])
     assert phrase == "stays at 0.80 (a drop of at least 20% in 0 of 1 seed)"
     assert verdict == "disagrees"
+    # a change that rounds away reads as none, in either direction
+    assert P.bias_change_verdict(0.452, [0.454])[0].startswith("stays at 0.45 ")
+    assert P.bias_change_verdict(0.454, [0.452])[0].startswith("stays at 0.45 ")
+    assert P.bias_change_verdict(0.45, [0.46])[0].startswith("rises from 0.45 to 0.46")
     assert P.bias_change_verdict(math.nan, [0.3]) == ("was not measured", "not measured")
     assert P.bias_change_verdict(0.5, []) == ("was not measured", "not measured")
 

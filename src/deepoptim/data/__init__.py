@@ -41,7 +41,7 @@ from .toy import (
     rosenbrock,
     rosenbrock_minimizer,
 )
-from .weat import WeatTest, WordSet, seat_sentences, seat_templates, weat_tests
+from .weat import WEAT_BIASES, WeatTest, WordSet, seat_sentences, seat_templates, weat_tests
 
 __all__ = [
     "ClassificationData",
@@ -56,6 +56,7 @@ __all__ = [
     "TextClassificationData",
     "TokenizedSplits",
     "Tokens",
+    "WEAT_BIASES",
     "WeatTest",
     "WordSet",
     "cache_dir",

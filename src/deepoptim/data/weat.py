@@ -1,12 +1,15 @@
-"""WEAT word sets and SEAT sentence templates for measuring gender bias in sentence encoders.
+"""WEAT word sets and SEAT sentence templates for measuring social bias in sentence encoders.
 
 The Word Embedding Association Test (Caliskan, Bryson & Narayanan, Science 2017) compares two
 target sets X, Y (e.g. math and arts words) by their association with two attribute sets A, B
 (e.g. male and female terms); SEAT (May et al., NAACL 2019) applies it to sentence encoders by
-putting every word in short neutral templates ("This is John.", "This is a symphony."). The
-gender tests 6/6b/7/7b/8/8b used by Kenneweg et al. (ICPRAM 2023) ship as data files in
-``resources/`` (``weat.tsv``, ``seat_templates.tsv``) with their sources and our deviations
-from SEAT in the headers; every set has 8 words and every kind of word 8 templates.
+putting every word in short neutral templates ("This is John.", "This is a symphony."). Three
+kinds of bias ship as data files in ``resources/`` (``weat.tsv``, ``seat_templates.tsv``), with
+their sources and our deviations in the headers: the gender tests 6/6b/7/7b/8/8b used by
+Kenneweg et al. (ICPRAM 2023), Caliskan et al.'s race tests 3/4/5 (European- against
+African-American names, pleasant against unpleasant words) and four religion tests in the style
+of Liang et al. (ACL 2020; Christianity against Islam and Judaism terms). Every set has 8 words
+and every kind of word 8 templates.
 """
 
 from __future__ import annotations
@@ -38,11 +41,24 @@ class WeatTest:
     b: WordSet
 
 
-def weat_tests() -> dict[str, WeatTest]:
-    """The gender tests by name: ``weat6``, ``weat6b``, ``weat7``, ``weat7b``, ``weat8``,
-    ``weat8b`` (career/family, math/arts and science/arts against male/female names or terms).
+#: The kinds of bias :func:`weat_tests` has tests for.
+WEAT_BIASES: tuple[str, ...] = ("gender", "race", "religion")
+
+
+def weat_tests(bias: str = "gender") -> dict[str, WeatTest]:
+    """The tests of one kind of ``bias`` by name, each oriented so that ``d > 0`` is the
+    stereotype's direction:
+
+    * "gender": ``weat6``, ``weat6b``, ``weat7``, ``weat7b``, ``weat8``, ``weat8b`` (male/female
+      names or terms against career/family; math/arts and science/arts against male/female);
+    * "race": ``weat3``, ``weat4``, ``weat5`` (European-/African-American names against
+      pleasant/unpleasant words);
+    * "religion": ``religion1``, ``religion1b`` (Christianity/Islam terms) and ``religion2``,
+      ``religion2b`` (Christianity/Judaism terms) against pleasant/unpleasant words.
     """
-    return dict(_load_weat())
+    if bias not in WEAT_BIASES:
+        raise ValueError(f"Invalid bias value: {bias!r} (expected one of {list(WEAT_BIASES)})")
+    return {name: test for kind, name, test in _load_weat() if kind == bias}
 
 
 def seat_templates(kind: str) -> tuple[str, ...]:
@@ -69,15 +85,16 @@ def _records(filename: str) -> list[list[str]]:
 
 
 @functools.cache
-def _load_weat() -> tuple[tuple[str, WeatTest], ...]:
+def _load_weat() -> tuple[tuple[str, str, WeatTest], ...]:
+    """``(bias, name, test)`` for every test; one :class:`WordSet` object per set name."""
     records = _records("weat.tsv")
     sets = {
         name: WordSet(name, kind, tuple(words.split()))
         for _, name, kind, words in (r for r in records if r[0] == "set")
     }
     return tuple(
-        (name, WeatTest(name, *(sets[s] for s in names)))
-        for _, name, *names in (r for r in records if r[0] == "test")
+        (bias, name, WeatTest(name, *(sets[s] for s in names)))
+        for _, bias, name, *names in (r for r in records if r[0] == "test")
     )
 
 

@@ -12,15 +12,20 @@ same embedding. The chapter reproduces the idea on all-MiniLM-L6-v2 at CPU scale
   MiniLM's own embedding (mean pooling over the real tokens, L2-normalised);
 * :func:`debias_top_layers` trains it with the pair loss (:func:`deepoptim.nlp.debias_loss`)
   plus an anchor term that keeps neutral sentences where the original encoder put them;
-* :func:`seat_table` runs the six gender SEAT tests on any embedding function;
+* :data:`RELIGION_TERMS` and :data:`RELIGION_SUBJECTS`, the same construction for religion
+  (Christian, Muslim and Jewish forms), and :func:`group_pairs`, the counterfactual pairs
+  between every two of several groups;
+* :func:`seat_table` runs SEAT tests (gender, race, religion) on any embedding function;
 * :func:`linear_head_accuracy`: a logistic-regression head on frozen embeddings (downstream);
 * the verdicts and phrases: :func:`bias_change_verdict`, :func:`accuracy_kept_verdict`,
-  :func:`probe_verdict`, :func:`direction_phrase`, each covering both directions, ties and NaN.
+  :func:`probe_verdict`, :func:`direction_phrase`, :func:`significance_phrase`, each covering
+  both directions, ties and NaN.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -31,11 +36,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_int_at_least, check_positive
-from .verdicts import share_verdict
+from .verdicts import count_phrase, share_verdict
 
 __all__ = [
     "ACTIVITIES",
     "GENDER_PAIRS",
+    "RELIGION_SUBJECTS",
+    "RELIGION_TERMS",
     "SUBJECTS",
     "TopEncoder",
     "accuracy_kept_verdict",
@@ -43,10 +50,12 @@ __all__ = [
     "debias_top_layers",
     "direction_phrase",
     "encode_hidden",
+    "group_pairs",
     "linear_head_accuracy",
     "pair_sentences",
     "probe_verdict",
     "seat_table",
+    "significance_phrase",
 ]
 
 #: The definitional gender pairs of Kenneweg et al. (2023), female word first.
@@ -62,7 +71,8 @@ SUBJECTS: tuple[str, ...] = (
 )
 
 #: Activities completing a subject into a sentence; "his"/"himself" agree with a male subject.
-#: None holds a WEAT target word (career, family, maths, arts or science words).
+#: None holds a word of a WEAT set other than the group words (no career, family, maths, arts,
+#: science, pleasant or unpleasant word).
 ACTIVITIES: tuple[str, ...] = (
     "washed his car on Sunday", "waited for the bus in the rain", "bought bread at the market",
     "taught himself to swim", "forgot his umbrella again", "walked the dog after dinner",
@@ -70,10 +80,25 @@ ACTIVITIES: tuple[str, ...] = (
     "lost his keys near the station", "painted the fence green", "read the newspaper slowly",
     "booked a table for two", "cleaned the kitchen floor", "answered the phone politely",
     "ran a marathon last year", "missed the last train", "ordered a coffee with milk",
-    "repaired the leaking tap", "wrote a letter to a friend", "watched the rain from the window",
+    "repaired the leaking tap", "wrote a letter to a colleague", "watched the rain from the window",
     "packed his bag for the trip", "climbed the hill before sunrise", "fed the cat twice",
     "sold his old guitar", "opened the window for fresh air", "visited the museum downtown",
     "carried the boxes upstairs", "locked the door behind himself", "finished the puzzle alone",
+)
+
+
+#: Definitional religion terms, one tuple per concept in the order (Christian, Muslim, Jewish):
+#: the triples of Manzini et al. (NAACL 2019), with the adjective "Jewish" for their "jew".
+RELIGION_TERMS: tuple[tuple[str, ...], ...] = (
+    ("Christian", "Muslim", "Jewish"), ("Christianity", "Islam", "Judaism"),
+    ("church", "mosque", "synagogue"), ("Bible", "Quran", "Torah"), ("priest", "imam", "rabbi"),
+)
+
+#: Sentence subjects in their Christian form, each holding exactly one word of
+#: :data:`RELIGION_TERMS` and none of :data:`GENDER_PAIRS`; they complete :data:`ACTIVITIES`.
+RELIGION_SUBJECTS: tuple[str, ...] = (
+    "My Christian neighbour", "A Christian student", "A scholar of Christianity", "The priest",
+    "The young priest", "Our priest", "The Bible teacher", "A visitor from the church",
 )
 
 
@@ -96,6 +121,31 @@ def pair_sentences(held_out: int, *, activities: Sequence[str] = ACTIVITIES,
         return [f"{subject} {activity}." for activity in chosen for subject in subjects]
 
     return sentences(activities[:split]), sentences(activities[split:])
+
+
+def group_pairs(sentences: Sequence[str], terms: Sequence[Sequence[str]]
+                ) -> list[tuple[str, str]]:
+    """Counterfactual pairs between every two of k groups, from sentences in group 0's words.
+
+    ``terms`` holds one tuple of k words per concept, the i-th word being group i's (e.g.
+    :data:`RELIGION_TERMS`). For groups i < j, each sentence is first written in group i's
+    words, then paired with its version in group j's: k (k - 1) / 2 pairs per sentence that
+    holds a listed word, in the order (0, 1), (0, 2), ..., (1, 2), ... The swaps are whole-word
+    and keep the case (:func:`deepoptim.nlp.counterfactual`).
+    """
+    from deepoptim.nlp import counterfactual, counterfactual_pairs
+
+    terms = [tuple(t) for t in terms]
+    groups = len(terms[0]) if terms else 0
+    if groups < 2 or any(len(t) != groups for t in terms):
+        raise ValueError(f"Invalid terms value: {terms!r} (expected tuples of one word per "
+                         "group, at least two groups, all of one length)")
+    pairs: list[tuple[str, str]] = []
+    for i, j in itertools.combinations(range(groups), 2):
+        source = (list(sentences) if i == 0
+                  else [counterfactual(s, [(t[0], t[i]) for t in terms]) for s in sentences])
+        pairs += counterfactual_pairs(source, [(t[i], t[j]) for t in terms])
+    return pairs
 
 
 def _additive_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -295,7 +345,8 @@ def bias_change_verdict(before: float, after: Sequence[float], *, min_reduction:
         return "was not measured", "not measured"
     mean = sum(after) / len(after)
     hits = sum(a <= (1 - min_reduction) * before for a in after)
-    verb = ("falls" if mean < before else "rises" if mean > before else "stays")
+    same = f"{mean:.2f}" == f"{before:.2f}"  # a change too small to show in the phrase
+    verb = ("stays" if same else "falls" if mean < before else "rises")
     where = "" if verb == "stays" else f" from {before:.2f} to {mean:.2f}"
     phrase = (f"{verb}{where} on average" if verb != "stays" else f"stays at {before:.2f}")
     phrase += (f" (a drop of at least {min_reduction:.0%} in {hits} of {len(after)} "
@@ -345,6 +396,36 @@ def probe_verdict(accuracies: Sequence[float], chance: float, *, margin: float =
     phrase = (f"{state.format(m=margin)}, with {mean:.0%} test accuracy on average "
               f"(chance {chance:.0%})")
     return phrase, share_verdict(hits, len(accuracies))
+
+
+def significance_phrase(effect_sizes: Sequence[float], p_values: Sequence[float], *,
+                        level: float = 0.05) -> str:
+    """Whether a bias is there to begin with, from its tests' effect sizes and p-values.
+
+    Completes "<the bias> ...": "is significant at the 5% level in all 3 tests (mean |d|
+    0.91)", "... in 1 of 3 tests only (mean |d| 0.35)", "is not significant at the 5% level in
+    any of the 3 tests (mean |d| 0.21): there is no clear bias to remove"; "was not measured"
+    for no test or a NaN. The p-values are one-sided, in the stereotype's direction.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"Invalid level value: {level!r} (in (0, 1))")
+    d = [float(x) for x in effect_sizes]
+    p = [float(x) for x in p_values]
+    if len(d) != len(p):
+        raise ValueError(f"Invalid p_values value: {len(p)} values (expected {len(d)}, one per "
+                         "effect size)")
+    if not d or any(math.isnan(x) for x in d + p):
+        return "was not measured"
+    hits = sum(x < level for x in p)
+    size = f"(mean |d| {sum(abs(x) for x in d) / len(d):.2f})"
+    tests = f"test{'s' if len(d) != 1 else ''}"
+    if hits == 0:
+        return (f"is not significant at the {level:.0%} level in any of the {len(d)} {tests} "
+                f"{size}: there is no clear bias to remove")
+    where = (f"all {len(d)} {tests}" if hits == len(d) and len(d) > 1
+             else f"{count_phrase(hits, len(d))} {tests}"
+             + (" only" if hits < len(d) else ""))
+    return f"is significant at the {level:.0%} level in {where} {size}"
 
 
 def direction_phrase(before: float, after: float, *, tolerance: float = 0.005) -> str:
