@@ -148,9 +148,12 @@ def bench_steps(width: int, repeats: int, target: float, fused: tuple[str, ...] 
                          "ms": {k: 1e3 * quartiles(v)[0] / block for k, v in times.items()},
                          "gap": reference_gap(name, width, grads), "compile_s": compile_s}
     for name in fused:  # steps after which compiling has paid for itself
-        fused, eager = results[f"{name} fused"], results[name]
-        saved = 1e-3 * (eager["ms"]["ProxSGD"] - fused["ms"]["ProxSGD"])
-        fused["pays_after"] = fused["compile_s"] / saved if saved > 0 else math.inf
+        compiled, eager = results[f"{name} fused"], results[name]
+        # the time saved per step in units of the reference step, which both timed beside
+        # them: robust to the machine's load changing between the two measurements
+        reference_s = 1e-3 * (compiled["ms"]["reference"] + eager["ms"]["reference"]) / 2
+        saved = (eager["ratio"][0] - compiled["ratio"][0]) * reference_s
+        compiled["pays_after"] = compiled["compile_s"] / saved if saved > 0 else math.inf
     return results
 
 
