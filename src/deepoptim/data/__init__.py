@@ -1,8 +1,9 @@
 """Offline data sets for the book: MNIST-1D (generated and cached on disk), scikit-learn's bundled
 8x8 digits, generated toy problems (ill-conditioned quadratics, Rosenbrock, 2-D Gaussian
-mixtures), text classification on Python's own documentation, WEAT/SEAT word lists, E2E-style
-data-to-text generation (with prompt/text pairs as byte-level language-model batches) and the
-standard library's source code as a domain shift.
+mixtures), text classification on Python's own documentation and on the sentiment of VADER's
+human-rated words, WEAT/SEAT word lists, E2E-style data-to-text generation (with prompt/text
+pairs as byte-level language-model batches) and the standard library's source code as a domain
+shift.
 Classification sets come as an immutable :class:`ClassificationData` of train/test tensors (text
 sets as :class:`TextClassificationData`); nothing here downloads anything or touches the global
 random number generators.
@@ -25,6 +26,7 @@ from .e2e import (
 from .mixtures import grid25, ring8
 from .mnist1d import mnist1d
 from .published import mnist1d_published_accuracy
+from .sentiment import SENTIMENT_TEMPLATES, sentiment_sentence, vader_lexicon, vader_sentiment
 from .stdlib_source import SourceCode, stdlib_source
 from .text import (
     TextClassificationData,
@@ -50,6 +52,7 @@ __all__ = [
     "MeaningRepresentation",
     "PairBatch",
     "SlotErrors",
+    "SENTIMENT_TEMPLATES",
     "SourceCode",
     "GaussianMixture",
     "Quadratic",
@@ -75,11 +78,14 @@ __all__ = [
     "rosenbrock_minimizer",
     "seat_sentences",
     "seat_templates",
+    "sentiment_sentence",
     "slot_error_rate",
     "slot_errors",
     "stdlib_docstrings",
     "stdlib_source",
     "text_of",
+    "vader_lexicon",
+    "vader_sentiment",
     "venue_names",
     "weat_tests",
 ]

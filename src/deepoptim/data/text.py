@@ -13,9 +13,9 @@ CPython 3.11.7 and committed, since both sources change between Python versions)
   name is masked as ``<module>`` where it names the module.
 
 Both are real technical English with the deterministic, version-free labels an optimizer study
-needs (the chosen topics and modules, and why, are listed in :mod:`._text_corpus`). A third task
-the brief proposed, sentiment of a human-rated lexicon (VADER or AFINN) placed in templates, is
-not provided: neither package is installed in the project's environment.
+needs (the chosen topics and modules, and why, are listed in :mod:`._text_corpus`). A task of a
+different kind, the sentiment of human-rated words placed in sentences, is
+:func:`~deepoptim.data.vader_sentiment` (:mod:`.sentiment`).
 
 The train/test split is stratified by class and fixed by ``seed`` (scikit-learn's
 ``train_test_split``, as for :func:`~deepoptim.data.digits`); :meth:`TextClassificationData.small`
@@ -207,11 +207,22 @@ def stdlib_docstrings(*, test_fraction: float = 0.2, seed: int = 0) -> TextClass
 
 
 def _load(name: str, corpus: str, test_fraction: float, seed: int) -> TextClassificationData:
+    check_split(test_fraction, seed)
+    return split_texts(name, *_corpus(corpus), test_fraction=test_fraction, seed=seed)
+
+
+def check_split(test_fraction: float, seed: int) -> None:
+    """Check the arguments of :func:`split_texts` (before any work starts)."""
     check_in_range("test_fraction", test_fraction, 0.0, 1.0, low_inclusive=False)
     check_int_at_least("seed", seed, 0)
+
+
+def split_texts(name: str, texts: tuple[str, ...], labels: tuple[str, ...], *,
+                test_fraction: float, seed: int) -> TextClassificationData:
+    """Texts with their class names as labels, split stratified by class with ``seed``; the
+    classes are numbered in sorted order of their names."""
     from sklearn.model_selection import train_test_split
 
-    texts, labels = _corpus(corpus)
     class_names = tuple(sorted(set(labels)))
     y = torch.tensor([class_names.index(label) for label in labels], dtype=torch.int64)
     train, test = train_test_split(
