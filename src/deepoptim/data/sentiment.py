@@ -18,10 +18,12 @@ Each word becomes one sentence, ``template.format(w=word)``, so that an encoder 
 context and the task stays the word's polarity. The lexicon mixes adjectives, nouns, verbs,
 adverbs, interjections and slang ("sufferer", "triumphed", "woefully", "gratz"), so the templates
 of :data:`SENTIMENT_TEMPLATES` do not use the word as one part of speech: they quote or name it
-("Someone said the word "gratz"."). None of their own words is in the lexicon, so they carry no
-rated sentiment. The template of a word is fixed by the word alone (the first eight bytes of the
-SHA-256 of the word, modulo the number of templates: :func:`sentiment_sentence`), so it does
-not depend on the label, the threshold or the seed, and each template serves both classes.
+('Someone said "gratz".'). None of their own words is in the lexicon, so they carry no rated
+sentiment. They are short (at most five of MiniLM's tokens besides the word) so that a sentence
+takes at most 12 tokens with [CLS] and [SEP], the longest words included. The template of a word
+is fixed by the word alone (the first eight bytes of the SHA-256 of the word, modulo the number
+of templates: :func:`sentiment_sentence`), so it does not depend on the label, the threshold or
+the seed, and each template serves both classes.
 
 The split is by word: with one sentence per word, the stratified split of the sentences
 (scikit-learn's ``train_test_split`` with ``seed``, as for the other text tasks) puts every word
@@ -45,14 +47,14 @@ VERSION = "3.3.2"
 
 #: The sentence templates; ``{w}`` is the word. None of their words is in VADER's lexicon.
 SENTIMENT_TEMPLATES: tuple[str, ...] = (
-    'Someone said the word "{w}".',
-    "The next word on the list was {w}.",
-    'She wrote "{w}" in the margin.',
-    "The note said only: {w}.",
-    "He read the word {w} aloud.",
-    "One word was written on the card: {w}.",
-    "Today the word is {w}.",
-    'They typed "{w}" into the box.',
+    'Someone said "{w}".',
+    "The word was {w}.",
+    'She wrote "{w}".',
+    "The note said: {w}.",
+    "He read {w} aloud.",
+    "The card said {w}.",
+    "Next word: {w}.",
+    'They typed "{w}".',
 )
 CLASS_NAMES = ("negative", "positive")
 
