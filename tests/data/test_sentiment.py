@@ -134,3 +134,9 @@ def test_a_missing_package_names_the_pip_package(monkeypatch):
     for load in (vader_lexicon, vader_sentiment):
         with pytest.raises(ImportError, match=r"pip install vaderSentiment==3\.3\.2"):
             load()
+
+
+def test_every_sentence_fits_in_twelve_minilm_tokens(tokenizer):
+    task = vader_sentiment(threshold=0.05)  # every alphabetic word
+    lengths = [len(ids) for ids in tokenizer(list(task.texts_train + task.texts_test))["input_ids"]]
+    assert max(lengths) == 12  # with [CLS] and [SEP], as documented

