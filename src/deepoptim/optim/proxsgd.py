@@ -421,6 +421,7 @@ class ProxSGD(torch.optim.Optimizer):
         if not params:
             return 0.0, 0.0
         states = [self._initialized(group, p) for p in params]
+        first = _schedules(group, states[0]["step"])
         rows = torch.tensor([_kernel_row(group, s["step"]) for s in states],
                             dtype=torch.float64, device=params[0].device)
         momenta = self._states(params, "momentum_buffer")
@@ -443,7 +444,7 @@ class ProxSGD(torch.optim.Optimizer):
                 counts.add_coords(int(zeros), sum(p.numel() for p in params))
         for state in states:
             state["step"] += 1
-        return float(rows[0, 1]), float(rows[0, 0])
+        return first
 
     def _states(self, params: list[torch.Tensor], key: str) -> list[torch.Tensor]:
         return [self.state[p][key] for p in params]
