@@ -482,3 +482,29 @@ def test_compiled_step_equals_eager_step_with_its_diagnostics(config):
     assert restored.param_groups[0]["fused"] is True
     with pytest.raises(TypeError, match="fused must be a bool, got int"):
         ProxSGD(params["fused"], fused=1)
+
+
+def test_fused_step_without_a_compiler_fails_clearly_and_changes_nothing(monkeypatch):
+    """Without a C++ compiler the first step raises, naming the cure, before any group (here
+    an eager one first) has changed."""
+    from torch._inductor import cpp_builder
+    from torch._inductor.exc import InvalidCxxCompiler
+
+    from deepoptim.optim import _proxsgd_fused
+
+    def no_compiler() -> str:
+        raise InvalidCxxCompiler("no-such-cxx")
+
+    monkeypatch.setattr(cpp_builder, "get_cpp_compiler", no_compiler)
+    _proxsgd_fused._cpu_compiler.cache_clear()
+    try:
+        eager, compiled = torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True)
+        opt = ProxSGD([{"params": [eager]}, {"params": [compiled], "fused": True}],
+                      regularizer="l1", mu=0.1)
+        eager.grad, compiled.grad = torch.ones(3), torch.ones(2)
+        with pytest.raises(RuntimeError, match="needs a C.. compiler.*pass fused=False"):
+            opt.step()
+        assert torch.equal(eager.detach(), torch.ones(3)) and not opt.state[eager]
+        assert torch.equal(compiled.detach(), torch.ones(2)) and not opt.state[compiled]
+    finally:
+        _proxsgd_fused._cpu_compiler.cache_clear()

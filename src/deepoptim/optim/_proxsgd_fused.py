@@ -15,13 +15,21 @@ lower, upper`` (:data:`COLUMNS`).
 
 The compiled graph is built at the first step of each new structure (seconds; the benchmark
 ``benchmarks/bench_proxsgd.py`` measures it and the number of steps it takes to pay back).
+On a CPU, Inductor needs a C++ compiler: :func:`check_toolchain` looks for it before a step
+changes anything, so a missing compiler fails with a clear error and leaves every parameter
+group as it was.
 """
 
 from __future__ import annotations
 
-import torch
+import functools
+from collections.abc import Iterable
 
-__all__ = ["COLUMNS", "elementwise_step", "group_step"]
+import torch
+from torch._inductor import cpp_builder
+from torch._inductor.exc import InvalidCxxCompiler
+
+__all__ = ["COLUMNS", "check_toolchain", "elementwise_step", "group_step"]
 
 COLUMNS = ("rho", "eps", "correction", "mu", "mu2", "beta", "delta", "lower", "upper")
 
@@ -88,6 +96,27 @@ def _group(params: list[torch.Tensor], momenta: list[torch.Tensor], grads: list[
     for i, (x, b) in enumerate(zip(params, bases, strict=True)):
         x.lerp_(b * broadcast(factor, b).to(b.dtype), rows[i, 1].to(x.dtype))
     return factor
+
+
+@functools.cache
+def _cpu_compiler() -> str:
+    """The C++ compiler Inductor will use (searched once per process; a failed search is not
+    cached)."""
+    return cpp_builder.get_cpp_compiler()
+
+
+def check_toolchain(devices: Iterable[torch.device]) -> None:
+    """Raise ``RuntimeError`` if the compiled step cannot be built for tensors on ``devices``
+    (on a CPU: no C++ compiler that Inductor accepts)."""
+    if any(device.type == "cpu" for device in devices):
+        try:
+            _cpu_compiler()
+        except InvalidCxxCompiler as error:
+            raise RuntimeError(
+                "ProxSGD(fused=True) compiles its step with torch.compile, whose CPU backend "
+                f"needs a C++ compiler: {error}. Install one (e.g. g++), or pass fused=False for "
+                "the same update without compiling."
+            ) from error
 
 
 elementwise_step = torch.compile(_elementwise, fullgraph=True)

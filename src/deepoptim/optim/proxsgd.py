@@ -81,7 +81,8 @@ The extra passes, not Python, set the step's cost on large models:
 (:mod:`deepoptim.optim._proxsgd_fused`, through ``torch.compile``): one loop that reads
 :math:`x, v, g` (and :math:`s`) once and writes :math:`x, v` (and :math:`s`) once, plus the
 finiteness check; the same update to rounding, the same diagnostics. It needs Inductor's
-toolchain (a C++ compiler on a CPU), compiles at the first step of every new structure
+toolchain (a C++ compiler on a CPU: without one the first step raises before any parameter
+changes), compiles at the first step of every new structure
 (regulariser, options, the tensors' number, shapes and dtypes; seconds each), and pays on
 large models only: per call it costs a fixed overhead that a small model's step does not
 cover. The benchmark reports the compile time and the number of steps after which it has
@@ -343,6 +344,8 @@ class ProxSGD(torch.optim.Optimizer):
         if not all_finite(loss, grads):
             self.state[DIAGNOSTICS] = {**previous, "nonfinite_skips": skips + 1}
             return loss
+        _proxsgd_fused.check_toolchain({p.device for group in self.param_groups if group["fused"]
+                                        for p in group["params"]})
         counts = _ZeroCounts()
         step_sizes, rhos = [], []
         for group in self.param_groups:
