@@ -229,7 +229,8 @@ class SoloConnected(nn.Module):
     :class:`SoloConnection`'s. The base is not copied: its blocks carry the hooks until
     :meth:`remove`. Give every arm its own copy of the base (``copy.deepcopy`` before
     attaching); a copy of an attached model would still run the original's hooks, so save and
-    restore its ``state_dict`` instead.
+    restore its ``state_dict`` instead. A base's ``config`` and ``make_cache`` (a key/value
+    cache for :func:`~deepoptim.nlp.greedy_continue`) are the wrapper's too.
     """
 
     def __init__(self, base: nn.Module, rank: int, stride: int = 2, *,
@@ -244,6 +245,8 @@ class SoloConnected(nn.Module):
         self.base = base
         if hasattr(base, "config"):
             self.config = base.config
+        if hasattr(base, "make_cache"):  # the skips act token by token: caching stays exact
+            self.make_cache = base.make_cache
         self.solo = SoloConnection(_width(blocks) if dim is None else dim, rank, len(blocks),
                                    stride, **options).attach(blocks)
 

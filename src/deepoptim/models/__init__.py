@@ -26,6 +26,7 @@ from .gpt import (
     gpt_config,
 )
 from .heads import ConvBlocks, SentenceHead, TransformerBlocks, build_head
+from .kv_cache import KVCache
 from .minilm import SentenceClassifier, SentenceEncoder, load_minilm, minilm_path
 from .pooling import POOLINGS, Pooling, cls_pool, max_pool, mean_pool
 from .registry import MODELS, build_model, count_parameters
@@ -46,6 +47,7 @@ __all__ = [
     "GPTConfig",
     "GPT_CONFIGS",
     "GRUClassifier",
+    "KVCache",
     "LogisticRegression",
     "LowRankLinear",
     "MaskedLinear",

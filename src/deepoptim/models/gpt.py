@@ -34,6 +34,8 @@ from torch import nn
 
 from deepoptim._checks import check_int_at_least
 
+from .kv_cache import KVCache
+
 __all__ = ["GPT", "GPTConfig", "GPT_CONFIGS", "decode_bytes", "encode_bytes", "gpt_config"]
 
 VOCAB_SIZE = 256
@@ -88,14 +90,21 @@ class CausalSelfAttention(nn.Module):
         self.n_heads = n_heads
         self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0,
+                positions: torch.Tensor | None = None) -> torch.Tensor:
+        """Causal attention over ``x``; with ``cache``, over the positions stored in it for
+        ``layer`` too (``x`` holds the tokens at ``positions``, which it stores)."""
         batch, tokens, dim = x.shape
 
         def heads(t: torch.Tensor) -> torch.Tensor:
             return t.view(batch, tokens, self.n_heads, dim // self.n_heads).transpose(1, 2)
 
-        mixed = F.scaled_dot_product_attention(heads(self.q(x)), heads(self.k(x)),
-                                               heads(self.v(x)), is_causal=True)
+        q, k, v = heads(self.q(x)), heads(self.k(x)), heads(self.v(x))
+        if cache is None:
+            mixed = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            k, v, mask = cache.store(layer, k, v, positions)
+            mixed = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.o(mixed.transpose(1, 2).reshape(batch, tokens, dim))
 
 
@@ -111,14 +120,17 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(config.dim, width), nn.GELU(),
                                  nn.Linear(width, config.dim))
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        h = h + self.attn(self.ln1(h))
+    def forward(self, h: torch.Tensor, cache: KVCache | None = None, layer: int = 0,
+                positions: torch.Tensor | None = None) -> torch.Tensor:
+        h = h + self.attn(self.ln1(h), cache, layer, positions)
         return h + self.mlp(self.ln2(h))
 
 
 class GPT(nn.Module):
     """The small GPT of the module docstring: ``forward(ids)`` with ``ids`` (B, T) int64 byte
     ids, ``T <= config.context``, returns the next-byte logits (B, T, 256).
+    ``forward(ids, cache)`` with a cache from :meth:`make_cache` feeds only new tokens (see
+    :mod:`deepoptim.models.kv_cache`).
 
     ``blocks`` is the ``nn.ModuleList`` of the ``L`` blocks (where Solo-Connection hooks in).
     """
@@ -139,17 +151,34 @@ class GPT(nn.Module):
         if config.tied:
             self.head.weight = self.embed.weight
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long or ids.dim() != 2:
             raise ValueError(f"Invalid ids value: {_describe(ids)} (expected an int64 tensor "
                              "of shape (batch, tokens))")
-        if ids.shape[1] > self.config.context:
-            raise ValueError(f"Invalid ids value: {ids.shape[1]} tokens (expected at most the "
-                             f"context, {self.config.context})")
-        h = self.embed(ids) + self.pos(torch.arange(ids.shape[1], device=ids.device))
-        for block in self.blocks:
-            h = block(h)
+        if cache is not None and (not isinstance(cache, KVCache) or cache.batch != len(ids)):
+            raise ValueError(f"Invalid cache value: {type(cache).__name__} (expected a "
+                             f"KVCache of {len(ids)} rows from make_cache)")
+        seen = 0 if cache is None else int(cache.lengths.max())
+        if seen + ids.shape[1] > self.config.context:
+            raise ValueError(f"Invalid ids value: {seen + ids.shape[1]} tokens (expected at "
+                             f"most the context, {self.config.context})")
+        positions = (torch.arange(ids.shape[1], device=ids.device) if cache is None
+                     else cache.positions(ids.shape[1]))
+        h = self.embed(ids) + self.pos(positions)
+        for layer, block in enumerate(self.blocks):
+            h = block(h, cache, layer, positions)
+        if cache is not None:
+            cache.advance(ids.shape[1])
         return self.head(self.ln_f(h))
+
+    def make_cache(self, batch: int) -> KVCache:
+        """An empty :class:`~deepoptim.models.KVCache` of ``batch`` rows for ``forward(ids,
+        cache)``: each call feeds the next tokens of every row, at the positions after those
+        the cache has seen, and returns the logits the full forward gives there."""
+        check_int_at_least("batch", batch, 1)
+        c, weight = self.config, self.embed.weight
+        return KVCache(c.n_layers, batch, c.n_heads, c.context, c.dim // c.n_heads,
+                       dtype=weight.dtype, device=weight.device)
 
 
 def gpt_config(config: GPTConfig | str) -> GPTConfig:
