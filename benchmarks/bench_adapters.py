@@ -16,7 +16,12 @@ median [IQR].
    forward pass of one sequence of ``context`` bytes), eval mode, no gradient: BitFit, LoRA,
    LoRA merged into the weights (``merge_and_unload``) and Solo, each / the frozen base.
    Goal: merged LoRA = the base (1.0x); Solo cannot merge and pays its skips.
-3. **Pretraining throughput**: tokens per second of the pretraining step (full model, AdamW)
+3. **Greedy decoding** (:func:`~deepoptim.nlp.greedy_continue`, ``--batch`` prompts of
+   different lengths, half the context new bytes each, no stop byte): with the key/value cache
+   (the padded prompts once, then one byte per row a step) and without (every prefix re-run),
+   for the base, LoRA and Solo. Reported: tokens/s of each, and the speed-up (uncached time /
+   cached time, per round). Both produce the same bytes (checked before timing).
+4. **Pretraining throughput**: tokens per second of the pretraining step (full model, AdamW)
    eager and under ``torch.compile`` (inductor, which needs a C++ compiler on CPU; a failure is
    caught and printed, never hidden). Compilation time is reported apart and excluded.
 
@@ -46,6 +51,7 @@ from deepoptim.adapters import (
     solo_parameter_count,
 )
 from deepoptim.models import GPT, GPT_CONFIGS
+from deepoptim.nlp import greedy_continue
 from timing import alternate, quartiles, show
 
 
@@ -130,6 +136,34 @@ def bench_arms(config, lora_rank: int, batch_size: int, count: int, repeats: int
     return {"counts": counts, "train": train_result, "latency": latency_result}
 
 
+def bench_decoding(config, lora_rank: int, batch_size: int, repeats: int) -> dict:
+    """Greedy decoding with and without the key/value cache (see the module docstring)."""
+    arms = build_arms(config, lora_rank)
+    generator = torch.Generator().manual_seed(2)
+    max_new = config.context // 2
+    lengths = torch.linspace(config.context // 8, config.context // 2, batch_size).long()
+    prompts = [torch.randint(0, 256, (int(n),), generator=generator) for n in lengths]
+    tokens = batch_size * max_new
+    runs = {}
+    for name in ("base", "lora", "solo"):
+        model = arms[name]
+        cached = greedy_continue(model, prompts, max_new)
+        full = greedy_continue(model, prompts, max_new, cache=False)
+        if [t.tolist() for t in cached] != [t.tolist() for t in full]:
+            raise RuntimeError(f"{name}: cached and uncached greedy decoding differ")
+        runs[f"{name}_cached"] = lambda m=model: greedy_continue(m, prompts, max_new)
+        runs[f"{name}_full"] = lambda m=model: greedy_continue(m, prompts, max_new, cache=False)
+    times = alternate(runs, repeats)
+    result: dict[str, object] = {"tokens": tokens}
+    for name in ("base", "lora", "solo"):
+        cached, full = times[f"{name}_cached"], times[f"{name}_full"]
+        speedups = [b / a for a, b in zip(cached, full, strict=True)]
+        result[name] = {"ratio": quartiles(speedups), "ratios": speedups,
+                        "cached_tokens_per_s": tokens / quartiles(cached)[0],
+                        "full_tokens_per_s": tokens / quartiles(full)[0]}
+    return result
+
+
 def bench_compile(config, batch_size: int, count: int, repeats: int) -> dict[str, object]:
     """Pretraining tokens/s eager and compiled (or the compiler's error)."""
     torch.manual_seed(0)
@@ -159,7 +193,7 @@ def bench_compile(config, batch_size: int, count: int, repeats: int) -> dict[str
 
 def main(quick: bool = False, threads: int | None = 1, repeats: int | None = None,
          compile_model: bool | None = None, lora_rank: int = 4) -> dict:
-    """Run the three measurements, print them, return the results."""
+    """Run the four measurements, print them, return the results."""
     if threads is not None:
         torch.set_num_threads(threads)
     config = GPT_CONFIGS["tiny" if quick else "small"]
@@ -182,7 +216,14 @@ def main(quick: bool = False, threads: int | None = 1, repeats: int | None = Non
     for name in ("bitfit", "lora", "lora_merged", "solo"):
         res = arms["latency"][name]
         print(f"  {name:12s} {show(res['ratios'])}x   ({res['ms']:.3f} ms)")
-    results = {"arms": arms}
+    decoding = bench_decoding(config, lora_rank, batch_size, repeats)
+    print(f"greedy decoding, {decoding['tokens']} new bytes per call, cached / uncached "
+          "(same bytes):")
+    for name in ("base", "lora", "solo"):
+        res = decoding[name]
+        print(f"  {name:12s} speed-up {show(res['ratios'])}x   "
+              f"({res['cached_tokens_per_s']:,.0f} vs {res['full_tokens_per_s']:,.0f} tokens/s)")
+    results = {"arms": arms, "decoding": decoding}
     if compile_model:
         compiled = bench_compile(config, batch_size, count, repeats)
         rates = ", ".join(f"{name} {rate:,.0f}" for name, rate in

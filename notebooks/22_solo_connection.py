@@ -548,9 +548,9 @@ studies.show(claims.rename(columns={"ours": "measured here"}))
 #   The base itself is weak (it ends at {glue:text}`pretrain_final` bits per byte on held-out
 #   documentation).
 # * **Metrics.** BLEU and ROUGE-L are those of `sacrebleu` and `rouge-score`, not the E2E
-#   challenge's scripts; greedy decoding replaces the beam search of the LoRA recipe, and the
-#   decoder recomputes the whole prefix at every byte (no key-value cache), so outputs are
-#   capped at {glue:text}`max_new` bytes.
+#   challenge's scripts; greedy decoding (with a key-value cache) replaces the beam search of
+#   the LoRA recipe, and outputs are capped at {glue:text}`max_new` bytes: the longest
+#   training text and a margin, within the model's context.
 # * **Spread.** {glue:text}`seeds_text` per arm: a difference is called clear only beyond two
 #   standard errors, and with so few seeds most are not.
 # * **MiniLM** reads at most {glue:text}`mini_tokens` tokens per passage for

@@ -21,6 +21,11 @@ def test_bench_adapters_quick(capsys, load_benchmark):
     for table in ("train", "latency"):
         for res in arms[table].values():
             _finite_ratios(res, 3)
+    decoding = results["decoding"]
+    assert decoding["tokens"] == 2 * 16  # quick: two prompts, half the tiny context each
+    for name in ("base", "lora", "solo"):
+        _finite_ratios(decoding[name], 3)
+        assert decoding[name]["cached_tokens_per_s"] > 0 < decoding[name]["full_tokens_per_s"]
     counts = arms["counts"]
     assert counts["base"] == counts["lora_merged"] == 0
     # the Solo rank is the one whose count is nearest LoRA's
@@ -28,6 +33,7 @@ def test_bench_adapters_quick(capsys, load_benchmark):
     assert "compile" not in results
     out = capsys.readouterr().out
     assert "Solo / LoRA" in out and "lora_merged" in out and "torch.compile not run" in out
+    assert "greedy decoding" in out
 
 
 def test_merged_lora_arm_differs_from_the_base(load_benchmark):
