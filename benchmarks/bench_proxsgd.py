@@ -14,11 +14,13 @@
    the finiteness check, ``b = x - v`` and the prox (``PASSES``); the zero count of the
    diagnostics is one more pass (``count_zeros=False`` leaves it out). Each configuration
    runs again with the compiled step (``fused=True``: one loop over memory, plus the
-   finiteness check), whose first step is timed from scratch (compilation, Inductor's on-disk
-   cache bypassed), and the number of steps after which the time it saves per step has repaid
-   that compilation. A fixed cost per call (the compiled function's guards, the finiteness
-   check, the diagnostics) separates the compiled step from its kernel on small models; the
-   ``kernel floor`` line is the ratio of the eager step's ATen kernels alone.
+   finiteness check), whose first step is timed with no graph in memory and Inductor's cache of
+   compiled graphs bypassed (its on-disk cache of built C++ kernels is not: after an earlier
+   run of the same kernels the time is closer to a warm start's), and the number of steps
+   after which the time it saves per step has repaid that compilation. A fixed cost per call
+   (the compiled function's guards, the finiteness check, the diagnostics) separates the
+   compiled step from its kernel on small models; the ``kernel floor`` line is the ratio of
+   the eager step's ATen kernels alone.
 2. Inference: a digits CNN (channels 32, 64) with a given fraction of its filters zeroed, and
    the network :func:`deepoptim.sparsity.prune_sequential` builds from it (same outputs, the
    largest difference shown), each also fused for inference (:func:`sparsity.fuse_for_inference`:
@@ -158,8 +160,9 @@ def bench_steps(width: int, repeats: int, target: float, fused: tuple[str, ...] 
 
 
 def _first_step_seconds(optimizer: ProxSGD) -> float:
-    """Seconds of ``optimizer``'s first step, compiling from scratch: no graph in memory and
-    Inductor's on-disk cache of compiled graphs bypassed (later processes reuse that cache)."""
+    """Seconds of ``optimizer``'s first step, compiling its graph: no graph in memory and
+    Inductor's on-disk cache of compiled graphs bypassed (its cache of built C++ kernels is
+    kept, so a kernel an earlier run built is not rebuilt)."""
     torch._dynamo.reset()
     with torch._inductor.config.patch(fx_graph_cache=False):
         start = time.perf_counter()
@@ -289,8 +292,8 @@ def main(quick: bool = False, threads: int = 1) -> dict[str, object]:
             print(f"  {name:22s} {median:10.2f}x [{q1:.2f}, {q3:.2f}]  {versus:4s} "
                   f"{res['ms']['ProxSGD']:8.3f} {res['ms']['reference']:8.3f} "
                   f"{res['block']:6d} {res['gap']:8.1e}  {PASSES[name]}")
-        print("  compiled step (fused=True): first step from scratch, and the steps after which "
-              "the time saved per step has paid for it")
+        print("  compiled step (fused=True): first step compiling its graph, and the steps after "
+              "which the time saved per step has paid for it")
         for name in (QUICK_FUSED if quick else CONFIGS):
             res = step_results[f"{name} fused"]
             print(f"  {name + ' fused':22s} compile {res['compile_s']:6.1f} s, pays after "

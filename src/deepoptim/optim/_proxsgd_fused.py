@@ -34,8 +34,8 @@ __all__ = ["COLUMNS", "check_toolchain", "elementwise_step", "group_step"]
 COLUMNS = ("rho", "eps", "correction", "mu", "mu2", "beta", "delta", "lower", "upper")
 
 
-def _moments(x: torch.Tensor, v: torch.Tensor, g: torch.Tensor, s: torch.Tensor | None,
-             h: torch.Tensor) -> torch.Tensor | float:
+def _moments(v: torch.Tensor, g: torch.Tensor, s: torch.Tensor | None, h: torch.Tensor
+             ) -> torch.Tensor | float:
     """Advance :math:`v` (and :math:`s`) in place; return :math:`\\tau_t` (1 without ``s``)."""
     rho, _, correction, _, _, beta, delta = h[:7].unbind()
     v.lerp_(g, rho.to(v.dtype))
@@ -54,7 +54,7 @@ def _elementwise(params: list[torch.Tensor], momenta: list[torch.Tensor],
     zeros = []
     for i, (x, v, g) in enumerate(zip(params, momenta, grads, strict=True)):
         h = rows[i]
-        tau = _moments(x, v, g, squares[i] if squares else None, h)
+        tau = _moments(v, g, squares[i] if squares else None, h)
         b = x - v / tau
         if regularizer is not None:
             threshold = h[3] / tau
@@ -81,8 +81,8 @@ def _group(params: list[torch.Tensor], momenta: list[torch.Tensor], grads: list[
     def broadcast(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return t.reshape(-1, *([1] * (like.dim() - 1))) if by_row else t
 
-    taus = [_moments(x, v, g, squares[i] if squares else None, rows[i])
-            for i, (x, v, g) in enumerate(zip(params, momenta, grads, strict=True))]
+    taus = [_moments(v, g, squares[i] if squares else None, rows[i])
+            for i, (v, g) in enumerate(zip(momenta, grads, strict=True))]
     scale = 1.0
     if squares:
         size = sum(x.numel() for x in params) / (params[0].shape[0] if by_row else 1)
